@@ -1,0 +1,283 @@
+"""The ``highlight-lab`` command: the same functions the studio and the tests call.
+
+Bad input exits with status 2 and one line on stderr that says where, what and what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError, VariantError
+from lab.events import parse_event
+from lab.variants import VariantLibrary, load_variant_file
+
+EXIT_BAD_INPUT = 2
+
+
+def default_variants_dir() -> Path:
+    return Path(os.environ.get("HIGHLIGHT_LAB_VARIANTS", "variants"))
+
+
+def read_arg(value: str) -> str:
+    """A JSON argument given inline, as ``@FILE``, or as ``-`` for standard input."""
+    if value == "-":
+        return sys.stdin.read()
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise LabError(str(path), "no such file", "give @PATH to an existing JSON file") from None
+    return value
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False))
+
+
+# -- variants ----------------------------------------------------------------------------
+
+
+def cmd_variants_list(args: argparse.Namespace) -> int:
+    lib = VariantLibrary(args.dir)
+    rows = []
+    for variant in lib.load_all():
+        rows.append({
+            "id": variant.id,
+            "version": variant.version,
+            "scenario": variant.scenario,
+            "style": variant.style,
+            "title": variant.title,
+            "cta_en": variant.cta["en"],
+            "recorded": lib.is_recorded(variant),
+        })
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print(f"no variants in {args.dir}")
+        return 0
+    width = max(len(r["id"]) for r in rows)
+    for r in rows:
+        mark = "" if r["recorded"] else "  (unsaved edit)"
+        print(f"{r['id']:<{width}}  {r['version']}  {r['scenario']:<11}  {r['style']:<23}  {r['cta_en']}{mark}")
+    return 0
+
+
+def cmd_variants_show(args: argparse.Namespace) -> int:
+    lib = VariantLibrary(args.dir)
+    variant = lib.load_version(args.id, args.version)
+    if args.json:
+        _print_json({"version": variant.version, "hash": variant.content_hash,
+                     "warnings": list(variant.warnings), "variant": variant.to_dict()})
+    else:
+        print(f"# {variant.id} @ {variant.version}")
+        for warning in variant.warnings:
+            print(f"# warning: {warning}")
+        print(variant.to_yaml(), end="")
+    return 0
+
+
+def cmd_variants_history(args: argparse.Namespace) -> int:
+    lib = VariantLibrary(args.dir)
+    current = lib.load(args.id)
+    rows = [
+        {"version": v.short, "hash": v.hash, "parent": v.parent, "saved_at": v.saved_at,
+         "author": v.author, "note": v.note, "current": v.hash == current.content_hash}
+        for v in lib.history(args.id)
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not lib.is_recorded(current):
+        print(f"{current.version}  (current file, not saved as a version)")
+    for r in rows:
+        mark = "* " if r["current"] else "  "
+        print(f"{mark}{r['version']}  {r['saved_at']}  {r['author'] or '-'}  {r['note'] or ''}".rstrip())
+    return 0
+
+
+def cmd_variants_diff(args: argparse.Namespace) -> int:
+    lib = VariantLibrary(args.dir)
+    text = lib.diff(args.id, args.a, args.b)
+    print(text if text else f"{args.id}: {args.a} and {args.b} are the same", end="" if text else "\n")
+    return 0
+
+
+def validate_paths(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Check variant files (or folders of them); return per-file results and the errors found."""
+    results: list[dict[str, Any]] = []
+    errors: list[str] = []
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+            if not found:
+                errors.append(f"{path}: no variant files (*.yaml) in this folder")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file or folder")
+    for file in files:
+        try:
+            variant = load_variant_file(file)
+            if file.stem != variant.id:
+                raise VariantError(str(file), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
+            if variant.brand.logo and not (file.parent / variant.brand.logo).is_file():
+                raise VariantError(f"{file}: brand.logo", f"{variant.brand.logo} does not exist next to the file")
+            lib = VariantLibrary(file.parent)
+            for info in lib.history(variant.id):
+                lib.load_version(variant.id, info.hash)  # a tampered snapshot fails its hash here
+            notes = list(variant.warnings)
+            if not lib.is_recorded(variant):
+                notes.append(f"edited outside the lab: run `highlight-lab variants save {file}` to record it")
+            results.append({"path": str(file), "id": variant.id, "version": variant.version, "ok": True,
+                            "warnings": notes})
+        except LabError as exc:
+            errors.append(str(exc))
+            results.append({"path": str(file), "ok": False, "error": str(exc)})
+    return results, errors
+
+
+def cmd_variants_validate(args: argparse.Namespace) -> int:
+    results, errors = validate_paths([Path(p) for p in args.paths] or [args.dir])
+    if args.json:
+        _print_json({"ok": not errors, "files": results, "errors": errors})
+    else:
+        for r in results:
+            if r["ok"]:
+                print(f"ok    {r['path']}  ({r['id']} @ {r['version']})")
+                for w in r["warnings"]:
+                    print(f"      warning: {w}")
+        for e in errors:
+            print(f"error: {e}", file=sys.stderr)
+    return EXIT_BAD_INPUT if errors else 0
+
+
+def cmd_variants_save(args: argparse.Namespace) -> int:
+    file = Path(args.file)
+    variant = load_variant_file(file)
+    lib = VariantLibrary(args.dir)
+    if file.resolve() == lib.path(variant.id).resolve():
+        info = lib.record(variant.id, author=args.author, note=args.note)
+    else:
+        base = lib.resolve_version(variant.id, args.base) if args.base else None
+        info = lib.save(variant, base=base, author=args.author, note=args.note)
+    if args.json:
+        _print_json({"id": variant.id, "version": info.short, "hash": info.hash, "parent": info.parent})
+    else:
+        print(f"saved {variant.id} @ {info.short}" + (f" (parent {info.parent[:12]})" if info.parent else ""))
+    return 0
+
+
+def cmd_variants_prompt(args: argparse.Namespace) -> int:
+    variant = VariantLibrary(args.dir).load(args.id)
+    event = parse_event(read_arg(args.event))
+    prompt = variant.prompt_for(event)
+    if args.json:
+        _print_json({"id": variant.id, "version": variant.version, "prompt": prompt,
+                     "negative_prompt": variant.negative_prompt})
+    else:
+        print(prompt)
+    return 0
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+def cmd_event_validate(args: argparse.Namespace) -> int:
+    event = parse_event(read_arg(args.event))
+    if args.json:
+        _print_json({"ok": True, "event": event.event, "new_rank": event.new_rank, "old_rank": event.old_rank,
+                     "rank_delta": event.rank_delta, "locale": event.locale})
+    else:
+        print(f"ok: {event.event} #{event.old_rank or '-'} -> #{event.new_rank} ({event.locale})")
+    return 0
+
+
+# -- demo --------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Walk through the library: each variant, its CTA and the prompt that would reach the model."""
+    from lab.events import sample_event
+
+    lib = VariantLibrary(args.dir)
+    print(f"Highlight Lab: {len(lib.ids())} variants in {args.dir}\n")
+    for variant in lib.load_all():
+        event = sample_event(variant.scenario)
+        plan = variant.generation_plan(0)
+        print(f"{variant.id} @ {variant.version}  [{variant.scenario} / {variant.style}]")
+        print(f"  CTA       {variant.cta_for('en')} | {variant.cta_for('zh-CN')}")
+        print(f"  size      {plan.size.width}x{plan.size.height}, {plan.size.frames} frames at {plan.size.fps} fps")
+        print(f"  prompt    {variant.prompt_for(event)}\n")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="highlight-lab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(parent: Any, name: str, func: Callable[[argparse.Namespace], int], help: str,
+            json_flag: bool = True, dir_flag: bool = True) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        if dir_flag:
+            p.add_argument("--dir", type=Path, default=default_variants_dir(),
+                           help="variant library folder (default: $HIGHLIGHT_LAB_VARIANTS or ./variants)")
+        return p
+
+    variants = sub.add_parser("variants", help="the variant library").add_subparsers(dest="action", required=True)
+    add(variants, "list", cmd_variants_list, "list the variants")
+    p = add(variants, "show", cmd_variants_show, "print a variant (current or a saved version)")
+    p.add_argument("id")
+    p.add_argument("--version", default="current", help="a saved version hash (7+ hex digits) or 'current'")
+    p = add(variants, "history", cmd_variants_history, "list the saved versions of a variant")
+    p.add_argument("id")
+    p = add(variants, "diff", cmd_variants_diff, "show what changed between two versions", json_flag=False)
+    p.add_argument("id")
+    p.add_argument("a", help="older version (hash prefix)")
+    p.add_argument("b", nargs="?", default="current", help="newer version (default: current)")
+    p = add(variants, "validate", cmd_variants_validate, "check variant files or folders")
+    p.add_argument("paths", nargs="*", help="files or folders (default: the library)")
+    p = add(variants, "save", cmd_variants_save, "save an edited variant file as a new version")
+    p.add_argument("file", help="the edited YAML; the library's own <id>.yaml records a hand edit")
+    p.add_argument("--base", help="version your edit started from (required when the variant exists)")
+    p.add_argument("--author")
+    p.add_argument("--note")
+    p = add(variants, "prompt", cmd_variants_prompt, "print the prompt a variant sends to the model for an event")
+    p.add_argument("id")
+    p.add_argument("--event", required=True, help="event JSON, @FILE or -")
+
+    events = sub.add_parser("event", help="rank events").add_subparsers(dest="action", required=True)
+    p = add(events, "validate", cmd_event_validate, "check a rank event payload", dir_flag=False)
+    p.add_argument("event", help="event JSON, @FILE or -")
+
+    add(sub, "demo", cmd_demo, "walk through the library in the terminal", json_flag=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

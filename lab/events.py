@@ -1,0 +1,209 @@
+"""Rank events as production emits them, validated before anything is rendered from them.
+
+The payload is the whole contract with the business system, e.g.
+``{"event": "rank_up", "user": "Alice", "user_id": "u-123", "old_rank": 3, "new_rank": 2,
+"rival": "Bob", "challenge": "Weekly 5K", "event_id": "e-1", "locale": "en"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lab.errors import EventError
+
+KINDS = ("rank_up", "defend", "first_entry")
+FIELDS = ("event", "user", "user_id", "old_rank", "new_rank", "rival", "challenge", "event_id", "locale")
+REQUIRED = ("event", "user", "new_rank")
+NAME_MAX = 40
+MAX_RANK = 10_000_000
+LOCALE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# Characters that reorder or hide text: a name holding one could display as something else.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Unicode categories that are never part of a displayable name; U+200D (ZWJ, Cf) stays allowed
+# because emoji sequences need it.
+REFUSED_CATEGORIES = {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+@dataclass(frozen=True)
+class RankEvent:
+    """One leaderboard change for one user. ``user``, ``user_id`` and ``rival`` are personal data."""
+
+    event: str
+    user: str
+    new_rank: int
+    user_id: str | None = None
+    old_rank: int | None = None
+    rival: str | None = None
+    challenge: str | None = None
+    event_id: str | None = None
+    locale: str = "en"
+
+    @property
+    def rank_delta(self) -> int:
+        """Places gained (0 when defending or entering the board)."""
+        return 0 if self.old_rank is None else self.old_rank - self.new_rank
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def public_fields(self) -> dict[str, Any]:
+        """The fields that carry no personal data: the only ones a prompt or a log may use."""
+        return {
+            "event": self.event,
+            "old_rank": self.old_rank,
+            "new_rank": self.new_rank,
+            "rank_delta": self.rank_delta,
+            "challenge": self.challenge,
+            "locale": self.locale,
+        }
+
+
+def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> RankEvent:
+    """Validate a payload (JSON text or a dict) and return the event, or raise ``EventError``."""
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise EventError(
+                where,
+                f"not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})",
+                "send one JSON object such as "
+                '{"event": "rank_up", "user": "Alice", "old_rank": 3, "new_rank": 2}',
+            ) from None
+    if not isinstance(data, dict):
+        raise EventError(where, f"must be a JSON object, got {_kind(data)}")
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise EventError(
+            where,
+            f"unknown field {unknown[0]!r}",
+            f"allowed fields are {', '.join(FIELDS)}",
+        )
+    for name in REQUIRED:
+        if data.get(name) is None:
+            raise EventError(f"{where}.{name}", "is required")
+    kind = data["event"]
+    if kind not in KINDS:
+        raise EventError(f"{where}.event", f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+
+    user = _name(data["user"], f"{where}.user")
+    rival = _name(data["rival"], f"{where}.rival") if data.get("rival") is not None else None
+    new_rank = _rank(data["new_rank"], f"{where}.new_rank")
+    old_rank = _rank(data["old_rank"], f"{where}.old_rank") if data.get("old_rank") is not None else None
+
+    if kind == "rank_up":
+        if old_rank is None:
+            raise EventError(f"{where}.old_rank", "is required for a rank_up event")
+        if new_rank >= old_rank:
+            raise EventError(
+                where,
+                f"rank_up needs new_rank < old_rank, got old_rank {old_rank} and new_rank {new_rank}",
+                "a lower number is a better rank; send 'defend' when the rank was held",
+            )
+    elif kind == "defend":
+        if old_rank is not None and old_rank != new_rank:
+            raise EventError(
+                where,
+                f"defend keeps the rank, so old_rank must equal new_rank, got {old_rank} and {new_rank}",
+            )
+    elif old_rank is not None:
+        raise EventError(
+            f"{where}.old_rank",
+            "must be absent for a first_entry event (the user had no rank before)",
+        )
+
+    return RankEvent(
+        event=kind,
+        user=user,
+        new_rank=new_rank,
+        user_id=_text(data.get("user_id"), f"{where}.user_id", 128),
+        old_rank=old_rank,
+        rival=rival,
+        challenge=_text(data.get("challenge"), f"{where}.challenge", 60),
+        event_id=_text(data.get("event_id"), f"{where}.event_id", 128),
+        locale=_locale(data.get("locale", "en"), f"{where}.locale"),
+    )
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _rank(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        got = json.dumps(value, ensure_ascii=False) if not isinstance(value, float) else repr(value)
+        raise EventError(where, f"must be a positive integer, got {got} ({_kind(value)})")
+    if not 1 <= value <= MAX_RANK:
+        raise EventError(where, f"must be a positive integer up to {MAX_RANK}, got {value}")
+    return value
+
+
+def _name(value: Any, where: str) -> str:
+    """A display name: 1-40 printable characters; CJK, accents and emoji are fine."""
+    if not isinstance(value, str):
+        raise EventError(where, f"must be text, got {_kind(value)}")
+    value = unicodedata.normalize("NFC", value)
+    if not value.strip():
+        raise EventError(where, "must not be empty")
+    if value != value.strip():
+        raise EventError(where, "must not start or end with whitespace", "trim the name before sending it")
+    if len(value) > NAME_MAX:
+        raise EventError(where, f"is {len(value)} characters long; the limit is {NAME_MAX}")
+    _check_printable(value, where)
+    return value
+
+
+def _text(value: Any, where: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EventError(where, f"must be text, got {_kind(value)}")
+    if not value.strip():
+        raise EventError(where, "must not be empty; leave the field out instead")
+    if len(value) > limit:
+        raise EventError(where, f"is {len(value)} characters long; the limit is {limit}")
+    _check_printable(value, where)
+    return value
+
+
+def _check_printable(value: str, where: str) -> None:
+    for i, ch in enumerate(value):
+        if ch in BIDI_CONTROLS:
+            raise EventError(
+                where,
+                f"holds the bidirectional control character U+{ord(ch):04X} at position {i + 1}",
+                "such characters can make a name display as something else; remove it",
+            )
+        if unicodedata.category(ch) in REFUSED_CATEGORIES:
+            raise EventError(
+                where,
+                f"holds the non-printable character U+{ord(ch):04X} at position {i + 1}",
+                "remove control characters",
+            )
+
+
+def _locale(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not LOCALE_RE.match(value):
+        raise EventError(where, f"must be a language tag such as 'en' or 'zh-CN', got {value!r}")
+    return value
+
+
+SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
+    "rank_up": {"event": "rank_up", "user": "Alice", "user_id": "u-123", "old_rank": 3, "new_rank": 2,
+                "rival": "Bob", "challenge": "Weekly 5K", "locale": "en"},
+    "defend": {"event": "defend", "user": "李雷", "user_id": "u-456", "old_rank": 1, "new_rank": 1,
+               "rival": "Han Meimei", "challenge": "Weekly 5K", "locale": "zh-CN"},
+    "first_entry": {"event": "first_entry", "user": "小明", "user_id": "u-789", "new_rank": 15,
+                    "challenge": "Weekly 5K", "locale": "zh-CN"},
+}
+
+
+def sample_event(scenario: str) -> RankEvent:
+    """A made-up event for previews and demos of a scenario (the names are fictional)."""
+    return parse_event(SAMPLE_EVENTS[scenario], where=f"sample {scenario} event")

@@ -1,0 +1,1 @@
+"""Rendering: backgrounds, overlay, encode, cache, degrade."""
