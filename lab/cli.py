@@ -202,6 +202,82 @@ def cmd_event_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- analysis ----------------------------------------------------------------------------
+
+
+def _floats(text: str, where: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise LabError(where, f"{text!r} is not a comma-separated list of numbers", "e.g. --weights 0.5,0.5") from None
+    if any(v <= 0 for v in values):
+        raise LabError(where, f"weights must be positive, got {text}")
+    return values
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.engine import Options, analyze
+    from analysis.ingest import OutcomeError, load
+    from analysis.report import html_report
+
+    try:
+        data = load(Path(args.file), segment=args.segment)
+        options = Options(
+            control=args.control, alpha=args.alpha, correction=args.correction,
+            weights=_floats(args.weights, "--weights") if args.weights else None,
+            mode=args.mode, sequential_tuning=args.tuning, mde_rel=args.mde_rel,
+        )
+        result = analyze(data.arms, options, segments=data.segments or None,
+                         notes=data.notes + [f"skipped {n} rows {why}" for why, n in data.skipped.items()])
+    except (OutcomeError, ValueError) as exc:
+        raise LabError("analyze", str(exc)) from None
+    if args.report:
+        from lab.storage import atomic_write_text
+
+        page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {args.file}")
+        atomic_write_text(Path(args.report), page)
+    if args.json:
+        out = result.to_dict()
+        out["input"] = {"file": str(args.file), "kind": data.kind, "rows": data.rows, "skipped": data.skipped}
+        _print_json(out)
+        return 0
+    print(f"{data.kind} file, {data.rows:,} rows; unit: {result.unit} ({result.variance_method})")
+    for v in result.variants:
+        print(f"  {v.variant:<20} {v.clicks:>9,} / {v.impressions:<11,} CTR {v.ctr:7.2%}  "
+              f"[{v.ci_low:.2%}, {v.ci_high:.2%}]  P(best) {result.bayes.p_best[v.variant]:.1%}")
+    for c in result.comparisons:
+        lift = "n/a" if c.rel_lift is None else f"{c.rel_lift:+.1%}"
+        print(f"  {c.variant} vs {c.control}: lift {lift}, p {c.p_value:.3g}, adjusted {c.p_value_adjusted:.3g}"
+              f"{'  *' if c.significant else ''}")
+    print(f"  SRM p = {result.srm.p_value:.3g} ({'ok' if result.srm.ok else 'MISMATCH'})")
+    print(f"decision: {result.decision.headline}")
+    for r in result.decision.reasons:
+        print(f"  - {r}")
+    for n in result.notes:
+        print(f"  note: {n}")
+    return 0
+
+
+def cmd_power(args: argparse.Namespace) -> int:
+    from analysis.power import plan
+
+    try:
+        p = plan(args.baseline, mde_abs=args.mde_abs, mde_rel=args.mde_rel, alpha=args.alpha, power=args.power,
+                 arms=args.arms, daily=args.daily)
+    except ValueError as exc:
+        raise LabError("power", str(exc)) from None
+    if args.json:
+        _print_json({"baseline": p.baseline, "target": p.target, "alpha": p.alpha,
+                     "alpha_per_comparison": p.alpha_per_comparison, "power": p.power, "arms": p.arms,
+                     "n_per_arm": p.n_per_arm, "n_per_arm_exact": p.n_per_arm_exact, "total": p.total,
+                     "days": p.days})
+    else:
+        print(f"n_per_arm {p.n_per_arm:,} (exact {p.n_per_arm_exact:.1f}) to detect {p.baseline:.2%} -> "
+              f"{p.target:.2%} at alpha {p.alpha_per_comparison:.3g} per comparison, power {p.power:.0%}; "
+              f"total {p.total:,}" + (f"; {p.days} days at {args.daily:,}/day" if p.days else ""))
+    return 0
+
+
 # -- demo --------------------------------------------------------------------------------
 
 
@@ -264,6 +340,30 @@ def build_parser() -> argparse.ArgumentParser:
     events = sub.add_parser("event", help="rank events").add_subparsers(dest="action", required=True)
     p = add(events, "validate", cmd_event_validate, "check a rank event payload", dir_flag=False)
     p.add_argument("event", help="event JSON, @FILE or -")
+
+    p = add(sub, "analyze", cmd_analyze, "A/B/n significance for a counts or events file", dir_flag=False)
+    p.add_argument("file", help="CSV, Parquet or JSON lines: counts (variant, impressions, clicks) or events "
+                                "(user_id, variant, timestamp, clicked)")
+    p.add_argument("--control", help="control arm (default: the first)")
+    p.add_argument("--correction", choices=("holm", "bh", "none"), default="holm")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--weights", help="planned traffic split, e.g. 0.5,0.5 (default: equal)")
+    p.add_argument("--segment", help="column to break results down by")
+    p.add_argument("--mode", choices=("fixed", "sequential"), default="fixed",
+                   help="sequential: always-valid intervals, safe to look at daily")
+    p.add_argument("--tuning", type=float, default=5000, help="sequential tuning parameter (default 5000)")
+    p.add_argument("--mde-rel", type=float, default=0.10,
+                   help="smallest relative lift worth shipping, for 'keep running' (default 0.10)")
+    p.add_argument("--report", help="write an HTML report here")
+    p = add(sub, "power", cmd_power, "sample size per arm for a CTR test", dir_flag=False)
+    p.add_argument("--baseline", type=float, required=True, help="control CTR, e.g. 0.23")
+    mde = p.add_mutually_exclusive_group(required=True)
+    mde.add_argument("--mde-abs", type=float, help="absolute lift to detect, e.g. 0.02")
+    mde.add_argument("--mde-rel", type=float, help="relative lift to detect, e.g. 0.1")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--power", type=float, default=0.8)
+    p.add_argument("--arms", type=int, default=2)
+    p.add_argument("--daily", type=int, help="daily traffic over all arms, for the number of days")
 
     add(sub, "demo", cmd_demo, "walk through the library in the terminal", json_flag=False)
     return parser

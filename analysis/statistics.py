@@ -1,0 +1,89 @@
+"""Sufficient statistics per arm: everything the tests need, small enough to pool and log.
+
+Two kinds, after GrowthBook's gbstats: a proportion over impressions (each impression is a unit),
+and a ratio metric over users (clicks per impression, where the user is the unit of randomisation
+and may see several notifications). Both expose ``mean`` (the CTR) and ``var_mean`` (its variance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProportionStatistic:
+    """``clicks`` out of ``impressions``, impressions independent (counts data)."""
+
+    impressions: int
+    clicks: int
+
+    unit = "impression"
+
+    @property
+    def n(self) -> int:
+        return self.impressions
+
+    @property
+    def mean(self) -> float:
+        return self.clicks / self.impressions if self.impressions else 0.0
+
+    @property
+    def variance(self) -> float:
+        """Per-unit Bernoulli variance p(1-p)."""
+        p = self.mean
+        return p * (1 - p)
+
+    @property
+    def var_mean(self) -> float:
+        return self.variance / self.impressions if self.impressions else 0.0
+
+    def __add__(self, other: ProportionStatistic) -> ProportionStatistic:
+        return ProportionStatistic(self.impressions + other.impressions, self.clicks + other.clicks)
+
+
+@dataclass(frozen=True)
+class RatioStatistic:
+    """Per-user sums for CTR = sum(clicks) / sum(impressions) with users as units (delta method)."""
+
+    users: int
+    clicks: int  # sum of per-user clicks
+    clicks_sq: float  # sum of per-user clicks squared
+    impressions: int
+    impressions_sq: float
+    clicks_x_impressions: float
+
+    unit = "user"
+
+    @property
+    def n(self) -> int:
+        return self.users
+
+    @property
+    def mean(self) -> float:
+        return self.clicks / self.impressions if self.impressions else 0.0
+
+    @property
+    def var_mean(self) -> float:
+        """Delta-method variance of the ratio of means (sample covariances, n - 1)."""
+        n = self.users
+        if n < 2 or self.impressions == 0:
+            return 0.0
+        mu_c, mu_i = self.clicks / n, self.impressions / n
+        var_c = (self.clicks_sq - self.clicks**2 / n) / (n - 1)
+        var_i = (self.impressions_sq - self.impressions**2 / n) / (n - 1)
+        cov = (self.clicks_x_impressions - self.clicks * self.impressions / n) / (n - 1)
+        v = (var_c / mu_i**2 - 2 * mu_c * cov / mu_i**3 + mu_c**2 * var_i / mu_i**4) / n
+        return max(v, 0.0)
+
+    def __add__(self, other: RatioStatistic) -> RatioStatistic:
+        return RatioStatistic(
+            self.users + other.users,
+            self.clicks + other.clicks,
+            self.clicks_sq + other.clicks_sq,
+            self.impressions + other.impressions,
+            self.impressions_sq + other.impressions_sq,
+            self.clicks_x_impressions + other.clicks_x_impressions,
+        )
+
+
+Statistic = ProportionStatistic | RatioStatistic
