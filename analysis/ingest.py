@@ -59,7 +59,7 @@ def _reader(path: Path) -> str:
 
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
-    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET preserve_insertion_order = false")  # aggregates only; row numbers use one thread
     return con
 
 
@@ -204,90 +204,109 @@ def load_counts(path: Path, segment: str | None = None, variants: Sequence[str] 
 
 def load_events(path: Path, segment: str | None = None, variants: Sequence[str] | None = None,
                 start: dt.datetime | None = None, end: dt.datetime | None = None) -> Dataset:
-    """Aggregate impression events per user, then per arm: the user is the unit of analysis."""
-    cols = columns_of(path)
-    if segment is not None and segment not in cols:
-        raise OutcomeError(f"{path}: no column {segment!r} to segment by; columns are {', '.join(cols)}")
+    """Aggregate impression events per user, then per arm: the user is the unit of analysis.
+
+    Two scans of the file: one groups by day and arm (the timeline, and the count of invalid rows in
+    the same pass), one groups by arm and user. Typed columns (Parquet) are checked without casts.
+    """
     src = _reader(path)
     con = _connect()
     try:
-        ts_ok = "TRY_CAST(timestamp AS TIMESTAMP)"
-        clicked = "TRY_CAST(clicked AS INTEGER)"
+        described = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
+        types = {name: str(kind).upper() for name, kind, *_ in described}
+        variant = "variant" if types["variant"] == "VARCHAR" else "CAST(variant AS VARCHAR)"
+        if segment is not None and segment not in types:
+            raise OutcomeError(f"{path}: no column {segment!r} to segment by; columns are {', '.join(types)}")
+        if types["clicked"] == "BOOLEAN":
+            clicked, clicked_bad = "CAST(clicked AS INTEGER)", "clicked IS NULL"
+        elif any(t in types["clicked"] for t in ("INT", "DECIMAL", "DOUBLE", "FLOAT")):
+            clicked, clicked_bad = "CAST(clicked AS INTEGER)", "clicked IS NULL OR clicked NOT IN (0, 1)"
+        else:
+            clicked = "TRY_CAST(clicked AS INTEGER)"
+            clicked_bad = f"{clicked} IS NULL OR {clicked} NOT IN (0, 1)"
+        ts = "timestamp" if types["timestamp"].startswith(("TIMESTAMP", "DATE")) else "TRY_CAST(timestamp AS TIMESTAMP)"
+        user_bad = "user_id IS NULL OR user_id = ''" if types["user_id"] == "VARCHAR" else "user_id IS NULL"
         known = list(variants) if variants is not None else None
-        variant_ok = "TRUE" if known is None else "variant IN (SELECT unnest($known))"
         params = {"known": known} if known is not None else {}
+        # user_id is checked on the per-user table (pass 2), so pass 1 never reads the id strings.
         checks = {
-            "user_id": "user_id IS NULL OR trim(CAST(user_id AS VARCHAR)) = ''",
-            "variant": f"variant IS NULL OR NOT ({variant_ok})",
-            "timestamp": f"{ts_ok} IS NULL",
-            "clicked": f"{clicked} IS NULL OR {clicked} NOT IN (0, 1)",
+            "variant": "variant IS NULL" + ("" if known is None else " OR variant NOT IN (SELECT unnest($known))"),
+            "timestamp": f"{ts} IS NULL",
+            "clicked": clicked_bad,
         }
         if segment:
             checks[segment] = f'"{segment}" IS NULL'
         window = []
         if start:
-            window.append(f"{ts_ok} < TIMESTAMP '{start.isoformat(sep=' ')}'")
+            window.append(f"{ts} < TIMESTAMP '{start.isoformat(sep=' ')}'")
         if end:
-            window.append(f"{ts_ok} >= TIMESTAMP '{end.isoformat(sep=' ')}'")
+            window.append(f"{ts} >= TIMESTAMP '{end.isoformat(sep=' ')}'")
         outside = " OR ".join(window) or "FALSE"
-        select = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in checks.values())
+
         def run(sql: str) -> duckdb.DuckDBPyConnection:
             return con.execute(sql, params if "$known" in sql else None)
 
-        first = run(f"SELECT count(*), {select}, count(*) FILTER (WHERE {outside}) FROM {src}").fetchone()
-        total = first[0]
+        # Pass 1: the daily timeline, with invalid and out-of-window rows counted in the same scan.
+        bad_counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in checks.values())
+        by_day = run(f"""
+            SELECT CAST({ts} AS DATE) AS day, {variant} AS v, count(*) AS rows,
+                   count(*) FILTER (WHERE NOT ({outside})) AS n, sum({clicked}) FILTER (WHERE NOT ({outside})) AS c,
+                   count(*) FILTER (WHERE {outside}) AS skipped, {bad_counts}
+            FROM {src} GROUP BY ALL ORDER BY 1, 2
+        """).fetchall()
+        total = sum(r[2] for r in by_day)
         if total == 0:
             raise OutcomeError(f"{path}: has a header but no rows")
-        for (column, cond), bad in zip(checks.items(), first[1:-1], strict=True):
-            if bad:
+        bad = [sum(r[6 + i] for r in by_day) for i in range(len(checks))]
+        for (column, cond), count in zip(checks.items(), bad, strict=True):
+            if count:
                 con.execute("SET threads = 1")  # a single-threaded scan numbers rows in file order
                 row, value = run(
                     f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST(\"{column}\" AS VARCHAR) AS v, * "
                     f"FROM {src}) WHERE {cond} LIMIT 1").fetchone()
                 raise OutcomeError(f"{path}: row {row}, column {column}: {_explain(column, value, known)}"
-                                   + (f" ({bad - 1} more rows like it)" if bad > 1 else ""))
-        skipped = {"outside the experiment window": first[-1]} if first[-1] else {}
+                                   + (f" ({count - 1} more rows like it)" if count > 1 else ""))
+        outside_rows = sum(r[5] for r in by_day)
+        skipped = {"outside the experiment window": outside_rows} if outside_rows else {}
+        daily = [{"day": d.isoformat(), "variant": v, "impressions": int(n), "clicks": int(c or 0)}
+                 for d, v, _, n, c, *_ in by_day if n]
 
+        # Pass 2: per user and arm, kept in memory (a few columns per user) for the per-arm sums.
         seg_expr = f'CAST("{segment}" AS VARCHAR)' if segment else "NULL"
         con.execute(f"""
             CREATE TEMP TABLE per_user AS
-            SELECT CAST(variant AS VARCHAR) AS variant, {seg_expr} AS seg, CAST(user_id AS VARCHAR) AS user_id,
-                   count(*) AS n, sum({clicked}) AS c
-            FROM {src} WHERE NOT ({outside})
-            GROUP BY ALL
+            SELECT {variant} AS variant, {seg_expr} AS seg, user_id, count(*) AS n, sum({clicked}) AS c
+            FROM {src} WHERE NOT ({outside}) GROUP BY ALL
         """)
-        group = "variant, seg" if segment else "variant"
-        agg = con.execute(f"""
-            SELECT variant, {'seg' if segment else 'NULL'} AS seg, count(*) AS users, sum(c), sum(c * c),
-                   sum(n), sum(n * n), sum(c * n)
-            FROM per_user GROUP BY {group}
-        """).fetchall()
-        notes = []
+        missing_ids = con.execute(f"SELECT sum(n) FROM per_user WHERE {user_bad}").fetchone()[0]
+        if missing_ids:
+            con.execute("SET threads = 1")
+            row = con.execute(f"SELECT rn FROM (SELECT row_number() OVER () AS rn, * FROM {src}) WHERE {user_bad} "
+                              "LIMIT 1").fetchone()[0]
+            raise OutcomeError(f"{path}: row {row}, column user_id: is empty"
+                               + (f" ({missing_ids - 1} more rows like it)" if missing_ids > 1 else ""))
+        sums = "count(*), sum(c), sum(c * c), sum(n), sum(n * n), sum(c * n)"
         if segment:
-            # Overall per-user sums: a user in two segments is still one unit.
-            overall_rows = con.execute("""
-                SELECT variant, count(*), sum(c), sum(c * c), sum(n), sum(n * n), sum(c * n) FROM (
-                  SELECT variant, user_id, sum(n) AS n, sum(c) AS c FROM per_user GROUP BY ALL) GROUP BY variant
-            """).fetchall()
+            agg = con.execute(f"SELECT variant, seg, {sums} FROM per_user GROUP BY variant, seg").fetchall()
+            # Overall: a user seen in two segments is still one unit.
+            overall_rows = con.execute(f"""SELECT variant, {sums} FROM (SELECT variant, user_id, sum(n) AS n,
+                                           sum(c) AS c FROM per_user GROUP BY ALL) GROUP BY variant""").fetchall()
         else:
-            overall_rows = [(r[0], *r[2:]) for r in agg]
+            agg = []
+            overall_rows = con.execute(f"SELECT variant, {sums} FROM per_user GROUP BY variant").fetchall()
+        # Without segments a (variant, user) pair is one row, so a user in two arms has two rows.
+        distinct = "count(DISTINCT variant)" if segment else "count(*)"
         crossed = con.execute(
-            "SELECT count(*) FROM (SELECT user_id FROM per_user GROUP BY user_id HAVING count(DISTINCT variant) > 1)"
+            f"SELECT count(*) FROM (SELECT user_id FROM per_user GROUP BY user_id HAVING {distinct} > 1)"
         ).fetchone()[0]
-        if crossed:
-            notes.append(f"{crossed} users appear in more than one arm: assignment is not per user, or ids collide; "
-                         "their impressions count in every arm they saw")
-        daily = [
-            {"day": d.isoformat(), "variant": v, "impressions": int(n), "clicks": int(c)}
-            for d, v, n, c in con.execute(f"""
-                SELECT CAST({ts_ok} AS DATE) AS day, CAST(variant AS VARCHAR), count(*), sum({clicked})
-                FROM {src} WHERE NOT ({outside}) GROUP BY ALL ORDER BY 1, 2
-            """).fetchall()
-        ]
     except duckdb.Error as exc:
         raise OutcomeError(f"{path}: could not be read ({str(exc).splitlines()[0]})") from None
     finally:
         con.close()
+    notes = []
+    if crossed:
+        notes.append(f"{crossed} users appear in more than one arm: assignment is not per user, or ids collide; "
+                     "their impressions count in every arm they saw")
 
     stats = {r[0]: _ratio(r[1:]) for r in overall_rows}
     order = list(variants) if variants is not None else sorted(stats)

@@ -1,0 +1,117 @@
+"""Full analysis (ingest -> statistics -> HTML report) of 1M and 10M impression rows, against plain pandas.
+
+Each run is a fresh process, so its peak memory (max RSS) is its own. Prints medians of several runs and
+the ratio to pandas doing only the aggregation (read_parquet + per-variant and per-user groupby).
+
+    .venv/bin/python benchmarks/analysis_scale.py [--rows 1000000 10000000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+
+LAB_RUN = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from analysis.engine import analyze
+from analysis.ingest import load
+from analysis.report import html_report
+t1 = time.perf_counter()
+data = load(sys.argv[1])
+t2 = time.perf_counter()
+result = analyze(data.arms, notes=data.notes)
+t3 = time.perf_counter()
+page = html_report(result, data.arms, data.daily)
+open(sys.argv[2], "w").write(page)
+t4 = time.perf_counter()
+print(json.dumps({"seconds": t4 - t1, "ingest": t2 - t1, "stats": t3 - t2, "report": t4 - t3,
+                  "import": t1 - t0, "decision": result.decision.headline,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+PANDAS_RUN = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+import pandas as pd
+t1 = time.perf_counter()
+df = pd.read_parquet(sys.argv[1], columns=["user_id", "variant", "clicked"])
+per_variant = df.groupby("variant").clicked.agg(["sum", "count"])
+per_user = df.groupby(["variant", "user_id"]).clicked.agg(["sum", "count"])
+t2 = time.perf_counter()
+print(json.dumps({"seconds": t2 - t1, "import": t1 - t0, "users": len(per_user),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def generate(path: Path, rows: int, seed: int = 0) -> None:
+    """Impressions of the seed's three arms over 14 days, ~4 impressions per user, written in chunks."""
+    rng = np.random.default_rng(seed)
+    users = max(rows // 4, 1)
+    ctr = np.array([0.23, 0.31, 0.38])
+    start = np.datetime64("2026-11-01T00:00:00", "s")
+    schema = pa.schema([("user_id", pa.string()), ("variant", pa.string()), ("timestamp", pa.timestamp("s")),
+                        ("clicked", pa.int8())])
+    names = np.array(["v1", "v2", "v3"])
+    with pq.ParquetWriter(path, schema) as writer:
+        for lo in range(0, rows, 2_000_000):
+            n = min(2_000_000, rows - lo)
+            uid = rng.integers(0, users, size=n)
+            arm = uid % 3
+            clicked = (rng.random(n) < ctr[arm]).astype(np.int8)
+            ts = start + rng.integers(0, 14 * 86400, size=n).astype("timedelta64[s]")
+            table = pa.table({
+                "user_id": pa.array(np.char.add("u", uid.astype(str))),
+                "variant": pa.array(names[arm]).dictionary_encode().cast(pa.string()),
+                "timestamp": pa.array(ts),
+                "clicked": pa.array(clicked),
+            }, schema=schema)
+            writer.write_table(table)
+
+
+def run(code: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"{'rows':>11}  {'lab median s':>12}  {'lab peak MB':>11}  {'pandas median s':>15}  "
+              f"{'pandas peak MB':>14}  {'pandas/lab':>10}  s per M rows")
+        for rows in args.rows:
+            path = Path(tmp) / f"events_{rows}.parquet"
+            generate(path, rows)
+            lab, pandas = [], []
+            for _ in range(args.repeats):
+                lab.append(run(LAB_RUN, str(path), str(Path(tmp) / "report.html")))
+                pandas.append(run(PANDAS_RUN, str(path)))
+            lab_s = statistics.median(r["seconds"] for r in lab)
+            pd_s = statistics.median(r["seconds"] for r in pandas)
+            lab_mb = max(r["peak_mb"] for r in lab)
+            pd_mb = max(r["peak_mb"] for r in pandas)
+            print(f"{rows:>11,}  {lab_s:>12.3f}  {lab_mb:>11.0f}  {pd_s:>15.3f}  {pd_mb:>14.0f}  "
+                  f"{pd_s / lab_s:>10.2f}  {lab_s / rows * 1e6:.3f}")
+            stages = {k: statistics.median(r[k] for r in lab) for k in ("ingest", "stats", "report")}
+            print(f"{'':>11}  lab stages (median s): " + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
+                  + f"; decision: {lab[0]['decision']}")
+
+
+if __name__ == "__main__":
+    main()
