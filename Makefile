@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 # The CPU build of torch this machine kind keeps on disk; a GPU machine takes a CUDA build.
 TORCH_CPU ?= torch==2.13.0
 TORCH_GPU ?= torch>=2.4
-# Debian packages: ffmpeg for the CLI tools, Noto CJK so that 小明 renders without tofu boxes.
-APT_PACKAGES ?=
+# Debian packages: Noto CJK so that 小明 renders without tofu boxes, DejaVu for symbols.
+APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core
 
-.PHONY: setup system-deps studio test lint clean
+.PHONY: setup system-deps studio test clean
 
 setup: system-deps $(STAMP)
 
@@ -36,10 +36,8 @@ studio: setup
 	$(VENV)/bin/highlight-lab demo
 
 test: setup
+	$(VENV)/bin/ruff check lab analysis tests benchmarks docs
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
-
-lint: setup
-	$(VENV)/bin/ruff check lab analysis tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache

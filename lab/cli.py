@@ -202,6 +202,37 @@ def cmd_event_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- render ------------------------------------------------------------------------------
+
+
+def load_variant_arg(value: str, directory: Path) -> tuple[Any, Path]:
+    """A variant by id from the library, or a YAML path; returns it with the folder its logo is under."""
+    path = Path(value)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return load_variant_file(path), path.parent
+    return VariantLibrary(directory).load(value), directory
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    variant, root = load_variant_arg(args.variant, args.dir)
+    event = parse_event(read_arg(args.event))
+    from lab.render.pipeline import render
+
+    result = render(variant, event, Path(args.out), backend=args.backend, level=args.level, seed=args.seed,
+                    latency_budget_s=args.budget, logo_root=root)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{result.path}: {result.width}x{result.height}, {result.frames} frames at {result.fps} fps, "
+              f"{result.backend} background (level {result.level}, cache {'hit' if result.cache_hit else 'miss'}), "
+              f"{result.seconds:.2f} s")
+        for w in result.warnings:
+            print(f"  warning: {w}")
+        if result.random_weights:
+            print("  note: tiny-wan has random weights; its background is noise by design")
+    return 0
+
+
 # -- analysis ----------------------------------------------------------------------------
 
 
@@ -341,6 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(events, "validate", cmd_event_validate, "check a rank event payload", dir_flag=False)
     p.add_argument("event", help="event JSON, @FILE or -")
 
+    p = add(sub, "render", cmd_render, "render one rank-up video: background, exact overlay, encode")
+    p.add_argument("--variant", required=True, help="variant id in the library, or a YAML path")
+    p.add_argument("--event", required=True, help="event JSON, @FILE or -")
+    p.add_argument("--out", required=True, help="output .mp4 (poster, contact sheet and JSON sidecar go beside it)")
+    p.add_argument("--backend", default="auto", choices=("auto", "motion", "wan", "tiny-wan"))
+    p.add_argument("--level", type=int, help="degrade level (default: chosen from GPU memory and --budget)")
+    p.add_argument("--seed", type=int, help="background seed (default: the variant's)")
+    p.add_argument("--budget", type=float, help="latency budget in seconds for choosing a degrade level")
     p = add(sub, "analyze", cmd_analyze, "A/B/n significance for a counts or events file", dir_flag=False)
     p.add_argument("file", help="CSV, Parquet or JSON lines: counts (variant, impressions, clicks) or events "
                                 "(user_id, variant, timestamp, clicked)")

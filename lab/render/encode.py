@@ -1,0 +1,139 @@
+"""H.264 / yuv420p / faststart MP4 with PyAV, plus the contact sheet designers review at a glance."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image, ImageDraw
+
+from lab.render.yuv import yuv420_to_rgb
+
+# ultrafast keeps the per-user encode near its floor; crf 27 keeps a 4 s 480p clip well under 500 KB.
+# One x264 thread per core measured faster here than x264's default of 1.5 per core.
+PRESET = "ultrafast"
+CRF = 27
+
+
+def encode_mp4(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: int,
+               preset: str = PRESET, crf: int = CRF, keyframes: frozenset[int] = frozenset()) -> int:
+    """Encode yuv420p frames to ``path`` atomically (temp file, then rename); returns the frame count.
+
+    ``keyframes``: frame indexes coded as I-frames, e.g. the first frame of a still, so that the still is
+    sharp at once instead of being refined over the next frames (which would make it shimmer)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
+    os.close(fd)
+    count = 0
+    try:
+        with av.open(tmp, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+            stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = {"preset": preset, "crf": str(crf), "threads": str(os.cpu_count() or 1)}
+            stream.codec_context.color_range = 1  # limited (MPEG) range, as the frames are
+            stream.codec_context.colorspace = 6  # SMPTE 170M / BT.601
+            stream.codec_context.color_primaries = 6
+            stream.codec_context.color_trc = 6
+            for frame in _ahead(frames):
+                vf = av.VideoFrame.from_ndarray(frame, format="yuv420p")
+                vf.pts = count
+                if count in keyframes:
+                    vf.pict_type = av.video.frame.PictureType.I
+                for packet in stream.encode(vf):
+                    container.mux(packet)
+                count += 1
+            for packet in stream.encode():
+                container.mux(packet)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return count
+
+
+def _ahead(frames: Iterable[np.ndarray], depth: int = 8) -> Iterator[np.ndarray]:
+    """Produce frames on a second thread while x264 encodes (PyAV and numpy release the GIL)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for f in frames:
+                if stop.is_set():
+                    return
+                q.put(f)
+        except BaseException as exc:  # handed to the consumer, raised there
+            failure.append(exc)
+        finally:
+            q.put(done)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not done:
+            yield item
+    finally:
+        stop.set()  # the encoder stopped early: let the producer finish instead of blocking on a full queue
+        while thread.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
+    if failure:
+        raise failure[0]
+
+
+def contact_sheet(frames: np.ndarray | list[np.ndarray], width: int, height: int, path: Path, columns: int = 4,
+                  rows: int = 3, thumb_width: int = 320) -> None:
+    """A grid of evenly spaced frames with their times, saved as PNG."""
+    n = len(frames)
+    count = min(columns * rows, n)
+    idx = np.linspace(0, n - 1, count).round().astype(int)
+    tw = thumb_width
+    th = int(round(tw * height / width))
+    pad, label = 6, 16
+    sheet = Image.new("RGB", (columns * (tw + pad) + pad, rows * (th + label + pad) + pad), (24, 24, 28))
+    draw = ImageDraw.Draw(sheet)
+    for k, i in enumerate(idx):
+        rgb = yuv420_to_rgb(frames[i], height, width)
+        thumb = Image.fromarray(rgb).resize((tw, th), Image.BILINEAR)
+        x = pad + (k % columns) * (tw + pad)
+        y = pad + (k // columns) * (th + label + pad)
+        sheet.paste(thumb, (x, y + label))
+        draw.text((x + 2, y + 2), f"frame {i}", fill=(200, 200, 200))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+def probe(path: Path) -> dict:
+    """What a player sees: codec, pixel format, size, frame count (decoded), fps, faststart."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        info = {
+            "codec": stream.codec_context.name,
+            "pix_fmt": stream.codec_context.pix_fmt,
+            "width": stream.codec_context.width,
+            "height": stream.codec_context.height,
+            "frames": frames,
+            "fps": float(stream.average_rate) if stream.average_rate else None,
+        }
+    data = Path(path).read_bytes()
+    moov, mdat = data.find(b"moov"), data.find(b"mdat")
+    info["faststart"] = 0 <= moov < mdat
+    info["bytes"] = len(data)
+    return info

@@ -1,0 +1,133 @@
+"""The ``motion`` background: procedural, CPU-only, deterministic by seed.
+
+Each style has its own palette and movement (speed lines for a sprint, drifting bokeh for slow motion,
+a dusk horizon for the ghost race, a calm pulse for the shield, a starry night for fireworks). It is built
+straight in YUV: per frame a few table look-ups and adds over precomputed planes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lab.render.yuv import planes, rgb_to_yuv420
+
+
+def hex_rgb(color: str) -> tuple[int, int, int]:
+    c = color.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+@dataclass(frozen=True)
+class StyleLook:
+    top: tuple[int, int, int]
+    bottom: tuple[int, int, int]
+    sweep_speed: float  # sweeps per second
+    sweep_strength: float  # luma added at the band's centre
+    lines: float  # speed-line strength (0 = none)
+    line_speed: float  # widths per second
+    bokeh: int  # drifting soft dots
+    stars: int
+    pulse: float  # global brightness breathing
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    return tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+
+
+def look(style: str, primary: str, accent: str) -> StyleLook:
+    p, a = hex_rgb(primary), hex_rgb(accent)
+    navy = (10, 16, 34)
+    if style == "fast_sprint":
+        return StyleLook(navy, _mix(navy, p, 0.45), 0.9, 34, 26, 1.6, 0, 0, 0.0)
+    if style == "slow_motion_celebration":
+        return StyleLook((28, 18, 10), _mix((40, 26, 8), a, 0.45), 0.2, 22, 0, 0, 26, 0, 0.0)
+    if style == "rival_ghost_exit":
+        return StyleLook((24, 14, 44), _mix((120, 60, 40), a, 0.35), 0.35, 26, 10, 0.6, 8, 0, 0.0)
+    if style == "shield_hold":
+        return StyleLook((8, 22, 44), _mix((16, 54, 70), p, 0.35), 0.15, 14, 0, 0, 10, 0, 0.06)
+    if style == "fireworks_welcome":
+        return StyleLook((4, 6, 20), (18, 20, 52), 0.1, 8, 0, 0, 0, 140, 0.0)
+    raise ValueError(f"unknown style {style!r}")
+
+
+def motion_background(style: str, primary: str, accent: str, width: int, height: int, frames: int, fps: int,
+                      seed: int, intensity: float = 0.7, particles: bool = True) -> np.ndarray:
+    """``frames`` yuv420p frames, shape (frames, H * 3 // 2, W), uint8."""
+    lk = look(style, primary, accent)
+    rng = np.random.default_rng(seed)
+    k = 0.5 + intensity  # intensity scales the movement, 0.5x .. 1.5x
+    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
+    # A vertical gradient with a soft vignette, converted to YUV once.
+    top, bottom = np.array(lk.top, np.float32), np.array(lk.bottom, np.float32)
+    grad = top + (bottom - top) * (ys ** 1.3)[..., None]
+    vignette = 1.0 - 0.35 * (((xs - 0.5) * 1.6) ** 2 + ((ys - 0.55) * 1.4) ** 2)
+    base_rgb = np.clip(grad * vignette[..., None], 0, 255) * np.ones((1, width, 1), np.float32)
+    base = rgb_to_yuv420(base_rgb.astype(np.uint8))
+    base_y = planes(base, height, width)[0].astype(np.float32)
+
+    # Diagonal sweep: a 1-D profile along d = x*cos + y*sin, looked up per pixel.
+    diag = (np.arange(width)[None, :] * 0.8 + np.arange(height)[:, None] * 0.6).astype(np.int32)
+    span = int(diag.max()) + 1
+    d_axis = np.arange(span, dtype=np.float32)
+    band = max(width, height) * 0.09
+
+    lines = None
+    if lk.lines and particles:
+        # Horizontal speed lines: sparse bright streaks on a strip twice as wide, slid left each frame.
+        strip = np.zeros((height, width * 2), np.float32)
+        for _ in range(int(height / 9)):
+            row = int(rng.integers(0, height))
+            start = int(rng.integers(0, width * 2))
+            length = int(rng.integers(width // 8, width // 2))
+            thick = int(rng.integers(1, 3))
+            strip[row:row + thick, start:start + length] += lk.lines * float(rng.uniform(0.4, 1.0))
+        lines = strip
+
+    dots = []
+    if particles:
+        for _ in range(lk.bokeh):
+            dots.append((rng.uniform(0, width), rng.uniform(0, height), rng.uniform(6, 22) * height / 480,
+                         rng.uniform(-8, 8), rng.uniform(-26, -6), rng.uniform(10, 30)))
+    stars = []
+    for _ in range(lk.stars):
+        stars.append((int(rng.integers(0, width)), int(rng.integers(0, int(height * 0.75))), rng.uniform(0, 6.28),
+                      rng.uniform(2, 5), rng.uniform(30, 90)))
+    phase = float(rng.uniform(0, 1))
+
+    out = np.empty((frames, height * 3 // 2, width), np.uint8)
+    out[:] = base
+    y_acc = np.empty((height, width), np.float32)
+    for f in range(frames):
+        t = f / fps
+        y_acc[:] = base_y
+        centre = ((phase + t * lk.sweep_speed * k) % 1.4 - 0.2) * span
+        profile = lk.sweep_strength * np.exp(-(((d_axis - centre) / band) ** 2))
+        y_acc += profile[diag]
+        if lines is not None:
+            off = int(t * lk.line_speed * k * width) % width
+            y_acc += lines[:, off:off + width]
+        if lk.pulse:
+            y_acc *= 1.0 + lk.pulse * math.sin(2 * math.pi * t * 0.5)
+        for x0, y0, r, vx, vy, s in dots:
+            cx, cy = (x0 + vx * t * k) % width, (y0 + vy * t * k) % height
+            _soft_dot(y_acc, cx, cy, r, s)
+        for sx, sy, ph, rate, s in stars:
+            tw = 0.5 + 0.5 * math.sin(ph + t * rate)
+            y_acc[sy:sy + 2, sx:sx + 2] += s * tw
+        np.clip(y_acc, 16, 235, out=y_acc)
+        out[f, :height] = y_acc
+    return out
+
+
+def _soft_dot(plane: np.ndarray, cx: float, cy: float, r: float, strength: float) -> None:
+    h, w = plane.shape
+    x0, x1 = max(int(cx - 2 * r), 0), min(int(cx + 2 * r) + 1, w)
+    y0, y1 = max(int(cy - 2 * r), 0), min(int(cy + 2 * r) + 1, h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    plane[y0:y1, x0:x1] += strength * np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (r * r)))

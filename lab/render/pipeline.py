@@ -1,0 +1,200 @@
+"""One render: background (cached) + exact overlay + encode, with degrade and a JSON sidecar.
+
+Personal data (the user's and rival's names, the user id) reach only the overlay's pixels: never the
+prompt, the cache key, the sidecar, a log line or a file name the lab chooses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from lab import config
+from lab.errors import LabError
+from lab.events import RankEvent
+from lab.render.backgrounds import Background, BackgroundRequest, MotionBackend, OutOfMemory, make_backend
+from lab.render.cache import BackgroundCache, CacheEntry, cache_key
+from lab.render.degrade import choose_level, free_gpu_bytes
+from lab.render.encode import contact_sheet, encode_mp4
+from lab.render.overlay import CROSSFADE_S, Overlay, end_card
+from lab.render.yuv import yuv420_to_rgb
+from lab.storage import atomic_write_text
+from lab.variants import Variant
+
+log = logging.getLogger("lab.render")
+
+
+@dataclass
+class RenderResult:
+    path: str
+    poster: str | None
+    contact_sheet: str | None
+    sidecar: str
+    backend: str
+    model: str
+    random_weights: bool
+    level: int
+    level_reason: str
+    width: int
+    height: int
+    fps: int
+    frames: int
+    duration_s: float
+    prompt: str
+    negative_prompt: str
+    prompt_sent_to_model: bool
+    cache_hit: bool
+    cache_key: str
+    seed: int
+    seconds: float
+    timings: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+    variant: str = ""
+    variant_version: str = ""
+    event: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_out(out: Path) -> Path:
+    out = Path(out)
+    if out.suffix.lower() != ".mp4":
+        raise LabError("--out", f"{out} does not end in .mp4", "give a path such as preview.mp4")
+    if out.parent and not out.parent.exists():
+        raise LabError("--out", f"folder {out.parent} does not exist", "create it first")
+    return out
+
+
+def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | Any = "auto", level: int | None = None,
+           seed: int | None = None, latency_budget_s: float | None = None, cache: BackgroundCache | None = None,
+           extras: bool = True, logo_root: Path | None = None,
+           progress: Callable[[int, int], None] | None = None, free_memory: int | None = None) -> RenderResult:
+    """Render one rank-up video for one user. ``backend`` is a name or a backend object."""
+    t_start = time.perf_counter()
+    out = _check_out(Path(out))
+    if event.event != variant.scenario:
+        raise LabError(f"variant {variant.id}", f"is for {variant.scenario} events, the event is {event.event}",
+                       "choose a variant of the event's scenario")
+    notices: list[str] = []
+    if isinstance(backend, str):
+        be, notice = make_backend(backend)
+        if notice:
+            notices.append(notice)
+            log.warning("%s", notice)
+    else:
+        be = backend
+    cache = cache or BackgroundCache(config.cache_dir(), config.cache_bytes())
+    seed = variant.generation.seed if seed is None else seed
+    prompt = variant.prompt_for(event)
+
+    if level is None:
+        gpu_free = free_memory if free_memory is not None else (free_gpu_bytes() if be.sends_prompt else None)
+        level, reason = choose_level(variant, gpu_free, latency_budget_s)
+    else:
+        if not 0 <= level <= len(variant.degrade):
+            raise LabError("--level", f"level {level} does not exist for {variant.id}",
+                           f"choose 0 to {len(variant.degrade)}")
+        reason = "as configured" if level == 0 else f"level {level} requested"
+
+    timings: dict[str, float] = {}
+    while True:
+        plan = variant.generation_plan(level)
+        active = MotionBackend() if plan.backend == "motion" and not isinstance(be, MotionBackend) else be
+        req = BackgroundRequest(variant, plan, prompt, variant.negative_prompt, seed, progress)
+        key = cache_key(active.recipe(req))
+        t0 = time.perf_counter()
+        try:
+            entry = cache.get_or_create(key, lambda req=req, active=active: _make(active, req))
+        except OutOfMemory as exc:
+            if level >= len(variant.degrade):
+                raise
+            log.warning("out of memory at level %d; retrying at level %d", level, level + 1)
+            reason = f"{exc} -> retried at level {level + 1}"
+            level += 1
+            continue
+        timings["background_s"] = time.perf_counter() - t0
+        break
+
+    size = plan.size
+    logo = None
+    if variant.brand.logo:
+        logo = str((logo_root or Path("variants")) / variant.brand.logo)
+        if not Path(logo).is_file():
+            notices.append(f"logo {variant.brand.logo} not found under {logo_root or 'variants'}: drawn without it")
+            logo = None
+    label = "RANDOM WEIGHTS" if active.random_weights else None
+    t1 = time.perf_counter()
+    overlay = Overlay(variant, event, size.width, size.height, size.fps, size.frames, particles=plan.particles,
+                      label=label, seed=seed)
+    end_index = min(int(round(overlay.tl.end_card * size.fps)), size.frames - 1)
+    card_yuv = end_card(variant, event, np.asarray(entry.frames[end_index]), size.width, size.height, logo, label)
+    timings["overlay_setup_s"] = time.perf_counter() - t1
+
+    sampled: dict[int, np.ndarray] = {}
+    sample_at = set(np.linspace(0, size.frames - 1, 12).round().astype(int).tolist()) if extras else set()
+
+    def frames() -> Iterator[np.ndarray]:
+        fade_from = overlay.tl.end_card - CROSSFADE_S
+        for f in range(size.frames):
+            t = f / size.fps
+            if f >= end_index:
+                frame = card_yuv
+            else:
+                frame = np.array(entry.frames[f])
+                overlay.draw(frame, t)
+                if t > fade_from:
+                    k = int(256 * (t - fade_from) / CROSSFADE_S)
+                    frame = ((frame.astype(np.uint16) * (256 - k) + card_yuv.astype(np.uint16) * k) >> 8).astype(
+                        np.uint8)
+            if f in sample_at:
+                sampled[f] = frame
+            yield frame
+
+    t2 = time.perf_counter()
+    count = encode_mp4(frames(), out, size.width, size.height, size.fps, keyframes=frozenset({end_index}))
+    timings["composite_encode_s"] = time.perf_counter() - t2
+
+    poster_path = sheet_path = None
+    if extras:
+        t3 = time.perf_counter()
+        poster_path = out.with_suffix(".poster.png")
+        Image.fromarray(yuv420_to_rgb(card_yuv, size.height, size.width)).save(poster_path)
+        sheet_path = out.with_suffix(".contact.png")
+        contact_sheet([sampled[i] for i in sorted(sampled)], size.width, size.height, sheet_path)
+        timings["extras_s"] = time.perf_counter() - t3
+
+    result = RenderResult(
+        path=str(out), poster=str(poster_path) if poster_path else None,
+        contact_sheet=str(sheet_path) if sheet_path else None, sidecar=str(out.with_suffix(".json")),
+        backend=active.name, model=getattr(active, "model", active.name), random_weights=active.random_weights,
+        level=plan.level, level_reason=reason, width=size.width, height=size.height, fps=size.fps, frames=count,
+        duration_s=round((count - 1) / size.fps, 4), prompt=prompt, negative_prompt=variant.negative_prompt,
+        prompt_sent_to_model=bool(active.sends_prompt), cache_hit=entry.hit, cache_key=key, seed=seed,
+        seconds=0.0, timings={k: round(v, 4) for k, v in timings.items()},
+        warnings=notices + list(plan.warnings), variant=variant.id, variant_version=variant.version,
+        event=event.public_fields(),
+    )
+    result.seconds = round(time.perf_counter() - t_start, 4)
+    result.timings["generation"] = entry.meta.get("timings", {}).get("generate_s", 0.0) if not entry.hit else 0.0
+    atomic_write_text(Path(result.sidecar), json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    log.info("rendered %s background, level %d, %dx%d, %d frames, cache %s, in %.2fs", active.name, plan.level,
+             size.width, size.height, count, "hit" if entry.hit else "miss", result.seconds)
+    return result
+
+
+def _make(backend: Any, req: BackgroundRequest) -> tuple[np.ndarray, dict[str, Any]]:
+    bg: Background = backend(req)
+    meta = {"recipe": backend.recipe(req), "timings": bg.info, "created": time.time()}
+    return bg.frames, meta
+
+
+__all__ = ["CacheEntry", "RenderResult", "render"]
