@@ -15,7 +15,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lab.render.yuv import yuv420_to_rgb
+from lab.render.yuv import yuv420_to_rgb_half
 
 # ultrafast keeps the per-user encode near its floor; crf 27 keeps a 4 s 480p clip well under 500 KB.
 # One x264 thread per core measured faster here than x264's default of 1.5 per core.
@@ -108,7 +108,7 @@ def contact_sheet(frames: np.ndarray | list[np.ndarray], width: int, height: int
     sheet = Image.new("RGB", (columns * (tw + pad) + pad, rows * (th + label + pad) + pad), (24, 24, 28))
     draw = ImageDraw.Draw(sheet)
     for k, i in enumerate(idx):
-        rgb = yuv420_to_rgb(frames[i], height, width)
+        rgb = yuv420_to_rgb_half(frames[i], height, width)
         thumb = Image.fromarray(rgb).resize((tw, th), Image.BILINEAR)
         x = pad + (k % columns) * (tw + pad)
         y = pad + (k // columns) * (th + label + pad)
@@ -116,7 +116,7 @@ def contact_sheet(frames: np.ndarray | list[np.ndarray], width: int, height: int
         draw.text((x + 2, y + 2), f"frame {i}", fill=(200, 200, 200))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
+    sheet.save(path, compress_level=1)  # fast: review images, not archives
 
 
 def probe(path: Path) -> dict:

@@ -6,6 +6,7 @@ Pillow and converted to YUV; each frame then only blends them at eased positions
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -215,6 +216,21 @@ def _label_image(text: str, size: int, fg: tuple[int, int, int, int], bg: tuple[
     return img
 
 
+def _logo_image(path: str, side: int) -> Image.Image:
+    return Image.open(path).convert("RGBA").resize((side, side), Image.LANCZOS)
+
+
+@functools.lru_cache(maxsize=512)
+def shared(kind: str, *args: object) -> Sprite:
+    """Sprites that hold nothing personal (ranks, arrow, sparks, CTA, logo), built once per process.
+
+    Names are never cached: their sprites are made per render and dropped with it."""
+    builders = {"rank": _rank_image, "arrow": _arrow_image, "dot": _dot_image, "shield": _shield_image,
+                "label": _label_image, "glow": _glow_text_image, "button": _button_image, "logo": _logo_image,
+                "text": tx.text_image}
+    return Sprite.from_image(builders[kind](*args))
+
+
 # -- particles ---------------------------------------------------------------------------
 
 
@@ -286,24 +302,21 @@ class Overlay:
             idx = np.linspace(0, len(span) - 1, 12).round().astype(int)
             span = [span[i] for i in idx]
         self.roll = span
-        self.rank_sprites = {r: Sprite.from_image(_rank_image(lay, r, white)) for r in span}
-        self.rival_ranks = {r: Sprite.from_image(_rank_image(lay, r, (220, 224, 235, 255)))
+        self.rank_sprites = {r: shared("rank", lay, r, white) for r in span}
+        self.rival_ranks = {r: shared("rank", lay, r, (220, 224, 235, 255))
                             for r in {e.new_rank, e.new_rank + 1}}
-        self.arrow = Sprite.from_image(_arrow_image(lay, accent))
+        self.arrow = shared("arrow", lay, accent)
         rgb_a = hex_rgb(v.brand.accent)
         dots = [(int(3 * lay.s), rgb_a), (int(4 * lay.s), (255, 255, 255)), (int(3 * lay.s), hex_rgb(v.brand.primary)),
                 (int(5 * lay.s), rgb_a)]
-        self.dot_sprites = [Sprite.from_image(_dot_image(max(r, 2), c)) for r, c in dots]
-        self.shield = Sprite.from_image(_shield_image(lay, (*hex_rgb(v.brand.primary), 235))) \
-            if v.style == "shield_hold" else None
+        self.dot_sprites = [shared("dot", max(r, 2), c) for r, c in dots]
+        self.shield = shared("shield", lay, (*hex_rgb(v.brand.primary), 235)) if v.style == "shield_hold" else None
         banner = w["welcome"] if v.style == "fireworks_welcome" else (w["replay"] if v.style ==
                                                                       "slow_motion_celebration" else None)
-        self.banner = Sprite.from_image(_label_image(banner, int(34 * lay.s) if v.style == "fireworks_welcome"
-                                                     else int(18 * lay.s), white,
-                                                     accent if v.style == "fireworks_welcome" else (0, 0, 0, 150))) \
-            if banner else None
-        self.tag = Sprite.from_image(_label_image(self.label, int(14 * lay.s), (255, 255, 255, 255),
-                                                  (200, 40, 40, 200))) if self.label else None
+        fireworks = v.style == "fireworks_welcome"
+        self.banner = shared("label", banner, int((34 if fireworks else 18) * lay.s), white,
+                             accent if fireworks else (0, 0, 0, 150)) if banner else None
+        self.tag = shared("label", self.label, int(14 * lay.s), white, (200, 40, 40, 200)) if self.label else None
         bar_h = _even(self.height * 0.08)
         self.letterbox = Sprite.from_image(Image.new("RGBA", (self.width, bar_h), (0, 0, 0, 230))) \
             if v.style == "slow_motion_celebration" else None
@@ -506,9 +519,9 @@ def end_card(variant: Variant, event: RankEvent, background: np.ndarray, width: 
         sub = f"{sub} · {event.challenge}"
     parts = [
         Sprite.from_image(tx.text_image(tx.fit(event.user, name_size, max_text), name_size, white)),
-        Sprite.from_image(_glow_text_image(f"#{event.new_rank}", rank_size, primary, 12 * s)),
-        Sprite.from_image(tx.text_image(tx.fit(sub, sub_size, max_text), sub_size, accent)),
-        Sprite.from_image(_button_image(variant.cta_for(event.locale), cta_size, primary, int(width * 0.7), s)),
+        shared("glow", f"#{event.new_rank}", rank_size, primary, 12 * s),
+        shared("text", tx.fit(sub, sub_size, max_text), sub_size, accent),
+        shared("button", variant.cta_for(event.locale), cta_size, primary, int(width * 0.7), s),
     ]
     gaps = [int(-6 * s), int(-14 * s), int(10 * s)]
     total = sum(p.height for p in parts) + sum(gaps)
@@ -518,13 +531,13 @@ def end_card(variant: Variant, event: RankEvent, background: np.ndarray, width: 
         y += part.height + (gaps[i] if i < len(gaps) else 0)
     if logo_path:
         side = _even(56 * s)
-        logo = Sprite.from_image(Image.open(logo_path).convert("RGBA").resize((side, side), Image.LANCZOS))
+        logo = shared("logo", logo_path, side)
         m = _even(18 * s)
         corner = variant.brand.logo_corner
         lx = m if corner.endswith("left") else width - side - m
         ly = m if corner.startswith("top") else height - side - m
         blend(card, height, width, logo, lx, ly)
     if label:
-        blend(card, height, width, Sprite.from_image(_label_image(label, int(14 * s), white, (200, 40, 40, 200))),
+        blend(card, height, width, shared("label", label, int(14 * s), white, (200, 40, 40, 200)),
               _even(10 * s), _even(10 * s))
     return card

@@ -167,7 +167,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | A
     if extras:
         t3 = time.perf_counter()
         poster_path = out.with_suffix(".poster.png")
-        Image.fromarray(yuv420_to_rgb(card_yuv, size.height, size.width)).save(poster_path)
+        Image.fromarray(yuv420_to_rgb(card_yuv, size.height, size.width)).save(poster_path, compress_level=1)
         sheet_path = out.with_suffix(".contact.png")
         contact_sheet([sampled[i] for i in sorted(sampled)], size.width, size.height, sheet_path)
         timings["extras_s"] = time.perf_counter() - t3

@@ -63,6 +63,17 @@ def yuv420_to_rgb(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.clip(np.stack([r, g, b], axis=-1) + 0.5, 0, 255).astype(np.uint8)
 
 
+def yuv420_to_rgb_half(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Half-size RGB (luma 2x2-averaged, chroma as is): a cheap, clean thumbnail source."""
+    y, u, v = planes(frame, height, width)
+    yh = y.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3), dtype=np.float32)
+    yf = (yh - 16.0) * 1.164384
+    uf = u.astype(np.float32) - 128.0
+    vf = v.astype(np.float32) - 128.0
+    rgb = np.stack([yf + 1.596027 * vf, yf - 0.391762 * uf - 0.812968 * vf, yf + 2.017232 * uf], axis=-1)
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
 @dataclass(frozen=True)
 class Sprite:
     """An RGBA image converted once to YUV with alpha, ready to blend at even coordinates."""
