@@ -64,11 +64,13 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 def columns_of(path: Path) -> list[str]:
+    """Column names of a file, or of a glob of files (``store/*.parquet``)."""
     path = Path(path)
-    if not path.is_file():
-        raise OutcomeError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise OutcomeError(f"{path}: the file is empty; it needs a header and at least one row")
+    if "*" not in str(path):
+        if not path.is_file():
+            raise OutcomeError(f"{path}: no such file")
+        if path.stat().st_size == 0:
+            raise OutcomeError(f"{path}: the file is empty; it needs a header and at least one row")
     con = _connect()
     try:
         return [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM {_reader(path)}").fetchall()]

@@ -309,6 +309,173 @@ def cmd_power(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- experiments, tracking, export -------------------------------------------------------
+
+
+def default_experiments_dir() -> Path:
+    return Path(os.environ.get("HIGHLIGHT_LAB_EXPERIMENTS", "experiments"))
+
+
+def _experiments(args: argparse.Namespace) -> Any:
+    from lab.experiments import ExperimentLibrary
+
+    return ExperimentLibrary(args.experiments, VariantLibrary(args.dir))
+
+
+def cmd_experiments_list(args: argparse.Namespace) -> int:
+    lib = _experiments(args)
+    rows = []
+    for key in lib.keys():
+        e = lib.load(key)
+        rows.append({"key": e.key, "status": e.status, "scenario": e.scenario, "arms": e.arm_ids,
+                     "planned_n_per_arm": e.planned_n_per_arm()})
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['key']}  {r['status']:<8} {r['scenario']:<11} {', '.join(r['arms'])}  "
+                  f"(plan: {r['planned_n_per_arm']:,} per arm)")
+    return 0
+
+
+def cmd_experiments_validate(args: argparse.Namespace) -> int:
+    lib = _experiments(args)
+    paths = [Path(p) for p in args.paths] or sorted(lib.root.glob("*.yaml"))
+    errors = []
+    for path in paths:
+        try:
+            e = lib.load_file(path)
+            print(f"ok    {path}  ({len(e.arms)} arms, {e.status}, plan {e.planned_n_per_arm():,} per arm)")
+        except LabError as exc:
+            errors.append(str(exc))
+            print(f"error: {exc}", file=sys.stderr)
+    return EXIT_BAD_INPUT if errors else 0
+
+
+def cmd_experiments_status(args: argparse.Namespace) -> int:
+    e = _experiments(args).set_status(args.key, args.status)
+    print(f"{e.key}: {e.status}")
+    return 0
+
+
+def cmd_experiments_track(args: argparse.Namespace) -> int:
+    from lab import tracking
+
+    lib = _experiments(args)
+    exp = lib.load(args.key)
+    runs = tracking.track_arms(exp, lib.pinned_variants(exp), previews=not args.no_previews, logo_root=args.dir)
+    if args.json:
+        _print_json({"experiment": tracking.experiment_name(exp.key), "tracking_uri": tracking.tracking_uri(),
+                     "runs": runs})
+    else:
+        print(f"{tracking.experiment_name(exp.key)} at {tracking.tracking_uri()}: "
+              + ", ".join(f"{k} ({v[:8]})" for k, v in runs.items()))
+    return 0
+
+
+def cmd_experiments_analyze(args: argparse.Namespace) -> int:
+    from analysis.report import html_report
+    from lab import tracking
+    from lab.outcomes import OutcomeStore, analyze_experiment
+
+    lib = _experiments(args)
+    exp = lib.load(args.key)
+    result, data = analyze_experiment(exp, OutcomeStore(exp.key))
+    page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {exp.key}")
+    if args.report:
+        from lab.storage import atomic_write_text
+
+        atomic_write_text(Path(args.report), page)
+    tracking.track_arms(exp, lib.pinned_variants(exp), previews=False)
+    run_id = tracking.log_analysis(exp.key, result, page, {"kind": data.kind, "rows": data.rows,
+                                                           "skipped": data.skipped})
+    out = result.to_dict()
+    out["mlflow_run_id"] = run_id
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"{exp.key}: {result.decision.headline}")
+        for r in result.decision.reasons:
+            print(f"  - {r}")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from lab.assignment import assign
+
+    exp = _experiments(args).load(args.experiment)
+    arm, h = assign(exp.hash_seed, args.user, exp.arm_ids, exp.weights)
+    version = next((a.version for a in exp.arms if a.variant == arm), None)
+    if args.json:
+        _print_json({"experiment": exp.key, "arm": arm, "version": version, "hash": h, "hash_version": 2})
+    else:
+        print(arm)
+    return 0
+
+
+def _ctr_map(text: str) -> dict[str, float]:
+    out = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise LabError("--ctr", f"{part!r} is not ARM=RATE", "e.g. --ctr v1=0.23,v2=0.31") from None
+    return out
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from lab.simulate import simulate
+
+    exp = _experiments(args).load(args.experiment)
+    paths = simulate(exp, _ctr_map(args.ctr), args.daily, args.days, Path(args.out), seed=args.seed)
+    print(f"SIMULATED traffic (not real outcomes): {len(paths)} files in {args.out}")
+    return 0
+
+
+def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
+    from lab import tracking
+    from lab.outcomes import OutcomeStore, analyze_experiment
+
+    lib = _experiments(args)
+    exp = lib.load(args.experiment)
+    store = OutcomeStore(exp.key)
+    results = [store.ingest(exp, Path(f)) for f in args.files]
+    result, _ = analyze_experiment(exp, store)
+    tracking.track_arms(exp, lib.pinned_variants(exp), previews=False)
+    tracking.log_arm_metrics(exp.key, result, step=results[-1].files_in_store)
+    if args.json:
+        _print_json([r.__dict__ for r in results])
+    else:
+        for r in results:
+            state = "already ingested, skipped" if r.duplicate else f"added {r.rows:,} rows ({r.kind})"
+            print(f"{r.file}: {state}" + "".join(f"; skipped {n} rows {w}" for w, n in r.skipped.items()))
+        print(f"{exp.key}: {result.decision.headline}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from lab.export import export
+
+    r = export(_experiments(args), args.experiment, arm=args.arm, force=args.force, reason=args.reason,
+               out=Path(args.out) if args.out else None)
+    if args.json:
+        _print_json(r.__dict__)
+    else:
+        print(f"exported {r.arm} as {r.prompt_name} version {r.prompt_version} (alias production"
+              + (f", previous {r.previous_version}" if r.previous_version else "") + f"); bundle {r.bundle}"
+              + (" [FORCED]" if r.forced else ""))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from lab.export import prompt_name, rollback
+
+    old, new = rollback(args.scenario)
+    print(f"{prompt_name(args.scenario)}: production moved from version {old} back to {new}")
+    return 0
+
+
 # -- demo --------------------------------------------------------------------------------
 
 
@@ -403,6 +570,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--power", type=float, default=0.8)
     p.add_argument("--arms", type=int, default=2)
     p.add_argument("--daily", type=int, help="daily traffic over all arms, for the number of days")
+
+    experiments = sub.add_parser("experiments", help="A/B experiment specs").add_subparsers(dest="action",
+                                                                                             required=True)
+
+    def add_exp(parent: Any, name: str, func: Any, help: str, json_flag: bool = True) -> argparse.ArgumentParser:
+        p = add(parent, name, func, help, json_flag=json_flag)
+        p.add_argument("--experiments", type=Path, default=default_experiments_dir(),
+                       help="experiment specs folder (default: $HIGHLIGHT_LAB_EXPERIMENTS or ./experiments)")
+        return p
+
+    add_exp(experiments, "list", cmd_experiments_list, "list experiments with their planned sample size")
+    p = add_exp(experiments, "validate", cmd_experiments_validate, "check experiment specs", json_flag=False)
+    p.add_argument("paths", nargs="*")
+    p = add_exp(experiments, "status", cmd_experiments_status, "move an experiment to a new status", json_flag=False)
+    p.add_argument("key")
+    p.add_argument("status", choices=("draft", "running", "stopped", "shipped"))
+    p = add_exp(experiments, "track", cmd_experiments_track, "log the arms to MLflow (params, variant, preview)")
+    p.add_argument("key")
+    p.add_argument("--no-previews", action="store_true", help="skip rendering preview videos")
+    p = add_exp(experiments, "analyze", cmd_experiments_analyze, "analyse the stored outcomes and log the analysis")
+    p.add_argument("key")
+    p.add_argument("--report", help="also write the HTML report here")
+    p = add_exp(sub, "assign", cmd_assign, "the arm a user gets (GrowthBook-compatible hashing)")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--user", required=True, help="the user id (never logged)")
+    p = add_exp(sub, "simulate", cmd_simulate, "write SIMULATED event files for demos and tests", json_flag=False)
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--ctr", required=True, help="true CTR per arm, e.g. v1-fast-sprint=0.23,v2-slow-motion=0.31")
+    p.add_argument("--daily", type=int, default=3000, help="impressions per day (default 3000)")
+    p.add_argument("--days", type=int, default=14)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="folder for the event files")
+    outcomes = sub.add_parser("outcomes", help="experiment outcomes").add_subparsers(dest="action", required=True)
+    p = add_exp(outcomes, "ingest", cmd_outcomes_ingest, "add counts or event files to an experiment (idempotent)")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("files", nargs="+")
+    p = add_exp(sub, "export", cmd_export, "ship the winner: prompt registry alias 'production' + bundle")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--arm", help="the arm to ship (default: the analysis's winner)")
+    p.add_argument("--force", action="store_true", help="override the analysis (needs --reason)")
+    p.add_argument("--reason", help="why the analysis is overridden; recorded")
+    p.add_argument("--out", help="also write the bundle here")
+    p = add(sub, "rollback", cmd_rollback, "move the production alias back one export", json_flag=False,
+            dir_flag=False)
+    p.add_argument("--scenario", required=True, choices=("rank_up", "defend", "first_entry"))
 
     add(sub, "demo", cmd_demo, "walk through the library in the terminal", json_flag=False)
     return parser

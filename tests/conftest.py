@@ -9,7 +9,11 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# The project's shared folder (public reference values) sits beside the checkout, in CI as here.
+SHARED = Path(os.environ.get("HIGHLIGHT_LAB_SHARED", REPO.parent / "shared"))
+if not (SHARED / "reference").is_dir():
+    raise RuntimeError(f"{SHARED}/reference not found: clone next to the project's shared/ folder, "
+                       "or set HIGHLIGHT_LAB_SHARED")
 # A name no template, prompt or log may ever contain: if it shows up anywhere, privacy is broken.
 SENTINEL_NAME = "Zyxwq Sentinelname"
 
@@ -41,3 +45,19 @@ def library(tmp_path: Path) -> Path:
     dest = tmp_path / "variants"
     shutil.copytree(REPO / "variants", dest, ignore=shutil.ignore_patterns(".lock"))
     return dest
+
+
+@pytest.fixture
+def lab_env(tmp_path, monkeypatch):
+    """A private lab: its own data folder (MLflow store, outcomes) and a copy of the experiments."""
+    from lab.experiments import ExperimentLibrary
+    from lab.variants import VariantLibrary
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HIGHLIGHT_LAB_HOME", str(home))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    shutil.copytree(REPO / "experiments", tmp_path / "experiments")
+    monkeypatch.setenv("HIGHLIGHT_LAB_EXPERIMENTS", str(tmp_path / "experiments"))
+    monkeypatch.setenv("HIGHLIGHT_LAB_VARIANTS", str(REPO / "variants"))
+    return ExperimentLibrary(tmp_path / "experiments", VariantLibrary(REPO / "variants"))

@@ -1,0 +1,72 @@
+"""Deterministic assignment, bucket for bucket the same as GrowthBook's SDKs (hash version 2).
+
+``hash = (fnv1a32(str(fnv1a32(seed + id))) % 10000) / 10000``, then the traffic weights become
+consecutive ranges on [0, 1) and the first range holding the hash is the arm. A team already bucketing
+users with GrowthBook gets the same arms for the same seed, ids and weights.
+
+Non-ASCII ids: FNV-1a runs over one value per character. ``unit="codepoint"`` (the default) takes
+Unicode code points, as GrowthBook's Python SDK does (``ord(c)``); ``unit="utf16"`` takes UTF-16 code
+units, as the JavaScript SDK does (``charCodeAt``). The two agree for every character up to U+FFFF (CJK
+and accented names included) and differ only past it (most emoji), where JavaScript sees two surrogates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+FNV_OFFSET = 0x811C9DC5
+FNV_PRIME = 0x01000193
+
+
+def _units(text: str, unit: str) -> list[int]:
+    if unit == "codepoint":
+        return [ord(c) for c in text]
+    if unit == "utf16":
+        data = text.encode("utf-16-le", "surrogatepass")
+        return [int.from_bytes(data[i:i + 2], "little") for i in range(0, len(data), 2)]
+    raise ValueError(f"unit must be 'codepoint' or 'utf16', got {unit!r}")
+
+
+def fnv1a32(text: str, unit: str = "codepoint") -> int:
+    h = FNV_OFFSET
+    for u in _units(text, unit):
+        h ^= u
+        h = (h * FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def gb_hash(seed: str, value: str, version: int = 2, unit: str = "codepoint") -> float | None:
+    """GrowthBook's bucketing hash in [0, 1); None for an unknown hash version (as the SDKs return)."""
+    if version == 2:
+        return (fnv1a32(str(fnv1a32(seed + value, unit)), unit) % 10000) / 10000
+    if version == 1:
+        return (fnv1a32(value + seed, unit) % 1000) / 1000
+    return None
+
+
+def bucket_ranges(weights: Sequence[float], coverage: float = 1.0) -> list[tuple[float, float]]:
+    """Consecutive [start, end) ranges, one per arm, as GrowthBook's ``getBucketRanges``."""
+    total = sum(weights)
+    if total <= 0:
+        raise ValueError("weights must add up to more than 0")
+    ranges, start = [], 0.0
+    for w in weights:
+        ranges.append((start, start + coverage * w / total))
+        start += w / total
+    return ranges
+
+
+def choose(hash_value: float, ranges: Sequence[tuple[float, float]]) -> int:
+    """Index of the range holding the hash, or -1 when the user falls outside every range."""
+    for i, (start, end) in enumerate(ranges):
+        if start <= hash_value < end:
+            return i
+    return -1
+
+
+def assign(seed: str, user_id: str, arms: Sequence[str], weights: Sequence[float], unit: str = "codepoint"
+           ) -> tuple[str | None, float]:
+    """The arm for a user (None if outside coverage) and the user's hash."""
+    h = gb_hash(seed, user_id, 2, unit)
+    i = choose(h, bucket_ranges(weights))
+    return (arms[i] if i >= 0 else None), h

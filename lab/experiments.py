@@ -1,0 +1,247 @@
+"""Experiment specs (``experiments/<key>.yaml``): which pinned variants compete, with what traffic.
+
+The planned sample size is not written in the spec: it is derived from the spec's ``plan`` block
+(baseline CTR and the smallest lift worth detecting) by the power calculator, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lab.errors import LabError
+from lab.storage import atomic_write_text, file_lock
+from lab.variants import SCENARIOS, Variant, VariantLibrary
+
+STATUSES = ("draft", "running", "stopped", "shipped")
+NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
+MODES = ("fixed", "sequential")
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+VERSION_RE = re.compile(r"^[0-9a-f]{12}$")
+WEIGHT_TOLERANCE = 1e-6
+
+
+class ExperimentError(LabError):
+    """An experiment spec that cannot run as written."""
+
+
+@dataclass(frozen=True)
+class Arm:
+    variant: str
+    version: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    baseline: float
+    mde_rel: float
+    power: float = 0.8
+
+
+@dataclass(frozen=True)
+class Experiment:
+    key: str
+    hypothesis: str
+    scenario: str
+    arms: tuple[Arm, ...]
+    plan: Plan
+    primary_metric: str = "ctr"
+    guardrails: tuple[str, ...] = ()
+    alpha: float = 0.05
+    mode: str = "fixed"
+    seed: str = ""  # hashing seed for assignment; the key when empty
+    status: str = "draft"
+
+    @property
+    def hash_seed(self) -> str:
+        return self.seed or self.key
+
+    @property
+    def arm_ids(self) -> list[str]:
+        return [a.variant for a in self.arms]
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return tuple(a.weight for a in self.arms)
+
+    @property
+    def control(self) -> str:
+        return self.arms[0].variant
+
+    def planned_n_per_arm(self) -> int:
+        from analysis.power import plan as power_plan
+
+        return power_plan(self.plan.baseline, mde_rel=self.plan.mde_rel, alpha=self.alpha, power=self.plan.power,
+                          arms=len(self.arms)).n_per_arm
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "hypothesis": self.hypothesis,
+            "scenario": self.scenario,
+            "status": self.status,
+            "arms": [{"variant": a.variant, "version": a.version, "weight": a.weight} for a in self.arms],
+            "primary_metric": self.primary_metric,
+            "guardrails": list(self.guardrails),
+            "alpha": self.alpha,
+            "mode": self.mode,
+            "seed": self.seed,
+            "plan": {"baseline": self.plan.baseline, "mde_rel": self.plan.mde_rel, "power": self.plan.power},
+        }
+
+
+def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experiment:
+    """Validate a spec against the schema and the variant library; errors name the key."""
+    if not isinstance(data, dict):
+        raise ExperimentError(where, "must be a mapping of fields")
+    allowed = {"key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
+               "seed", "plan"}
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        raise ExperimentError(f"{where}: {unknown[0]}", "is not a known field",
+                              f"fields are {', '.join(sorted(allowed))}")
+
+    def need(name: str) -> Any:
+        if data.get(name) in (None, ""):
+            raise ExperimentError(f"{where}: {name}", "is required")
+        return data[name]
+
+    key = str(need("key"))
+    if not KEY_RE.match(key):
+        raise ExperimentError(f"{where}: key", f"{key!r} is not a valid key",
+                              "use lower-case letters, digits, '-' and '_'")
+    scenario = need("scenario")
+    if scenario not in SCENARIOS:
+        raise ExperimentError(f"{where}: scenario", f"{scenario!r} is not one of {', '.join(SCENARIOS)}")
+    status = data.get("status", "draft")
+    if status not in STATUSES:
+        raise ExperimentError(f"{where}: status", f"{status!r} is not one of {', '.join(STATUSES)}")
+    mode = data.get("mode", "fixed")
+    if mode not in MODES:
+        raise ExperimentError(f"{where}: mode", f"{mode!r} is not one of {', '.join(MODES)}")
+    alpha = data.get("alpha", 0.05)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 0.5:
+        raise ExperimentError(f"{where}: alpha", f"must be a number between 0 and 0.5, got {alpha!r}")
+    metric = data.get("primary_metric", "ctr")
+    if metric != "ctr":
+        raise ExperimentError(f"{where}: primary_metric", f"{metric!r} is not supported", "use ctr")
+    guardrails = data.get("guardrails") or []
+    if not isinstance(guardrails, list) or not all(isinstance(g, str) and re.match(r"^[a-z_]+$", g)
+                                                   for g in guardrails):
+        raise ExperimentError(f"{where}: guardrails", "must be a list of count column names such as dismissals")
+
+    raw_arms = need("arms")
+    if not isinstance(raw_arms, list):
+        raise ExperimentError(f"{where}: arms", "must be a list of {variant, version, weight}")
+    if len(raw_arms) < 2:
+        raise ExperimentError(f"{where}: arms", f"has {len(raw_arms)} arm; an A/B test needs at least 2",
+                              "add a control arm to compare against")
+    arms = []
+    for i, raw in enumerate(raw_arms):
+        loc = f"{where}: arms[{i}]"
+        if not isinstance(raw, dict) or set(raw) - {"variant", "version", "weight"}:
+            raise ExperimentError(loc, "must have exactly variant, version and weight")
+        vid = raw.get("variant")
+        if not vid:
+            raise ExperimentError(f"{loc}.variant", "is required")
+        version = raw.get("version")
+        if not version:
+            raise ExperimentError(f"{loc}.version", f"variant {vid!r} is not pinned",
+                                  f"pin a saved version: `highlight-lab variants history {vid}` lists them")
+        version = str(version)
+        if not VERSION_RE.match(version):
+            raise ExperimentError(f"{loc}.version", f"{version!r} is not a 12-hex-digit version hash")
+        if vid not in variants.ids():
+            raise ExperimentError(f"{loc}.variant", f"unknown variant {vid!r}",
+                                  f"known variants: {', '.join(variants.ids())}")
+        try:
+            pinned = variants.load_version(vid, version)
+        except LabError:
+            raise ExperimentError(f"{loc}.version", f"variant {vid!r} has no saved version {version}",
+                                  f"see `highlight-lab variants history {vid}`") from None
+        if pinned.scenario != scenario:
+            raise ExperimentError(f"{loc}.variant", f"{vid!r} is a {pinned.scenario} variant",
+                                  f"this experiment tests {scenario} events")
+        weight = raw.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+            raise ExperimentError(f"{loc}.weight", f"must be a positive number, got {weight!r}")
+        arms.append(Arm(vid, version, float(weight)))
+    ids = [a.variant for a in arms]
+    if len(set(ids)) != len(ids):
+        dup = next(v for v in ids if ids.count(v) > 1)
+        raise ExperimentError(f"{where}: arms", f"variant {dup!r} appears twice", "each arm is a different variant")
+    total = sum(a.weight for a in arms)
+    if not math.isclose(total, 1.0, abs_tol=WEIGHT_TOLERANCE):
+        raise ExperimentError(f"{where}: arms", f"weights sum to {total:g}, not 1",
+                              "make the traffic weights add up to exactly 1")
+
+    plan_raw = need("plan")
+    if not isinstance(plan_raw, dict) or set(plan_raw) - {"baseline", "mde_rel", "power"}:
+        raise ExperimentError(f"{where}: plan", "must have baseline, mde_rel and optionally power")
+    try:
+        plan = Plan(float(plan_raw["baseline"]), float(plan_raw["mde_rel"]), float(plan_raw.get("power", 0.8)))
+    except (KeyError, TypeError, ValueError):
+        raise ExperimentError(f"{where}: plan", "needs numbers for baseline and mde_rel",
+                              "e.g. plan: {baseline: 0.23, mde_rel: 0.1}") from None
+    if not (0 < plan.baseline < 1 and plan.mde_rel > 0 and plan.baseline * (1 + plan.mde_rel) < 1
+            and 0 < plan.power < 1):
+        raise ExperimentError(f"{where}: plan", "baseline must be in (0, 1), mde_rel > 0 with baseline x (1 + "
+                              "mde_rel) < 1, and power in (0, 1)")
+    seed = data.get("seed") or ""
+    return Experiment(key=key, hypothesis=str(need("hypothesis")), scenario=scenario, arms=tuple(arms), plan=plan,
+                      primary_metric=metric, guardrails=tuple(guardrails), alpha=float(alpha), mode=mode,
+                      seed=str(seed), status=status)
+
+
+class ExperimentLibrary:
+    """``experiments/<key>.yaml`` files, validated against the variant library."""
+
+    def __init__(self, root: Path | str, variants: VariantLibrary) -> None:
+        self.root = Path(root)
+        self.variants = variants
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.yaml"
+
+    def keys(self) -> list[str]:
+        return sorted(p.stem for p in self.root.glob("*.yaml"))
+
+    def load_file(self, path: Path) -> Experiment:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ExperimentError(str(path), "no such file") from None
+        except yaml.YAMLError as exc:
+            raise ExperimentError(str(path), f"is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        exp = parse_experiment(data, str(path), self.variants)
+        if Path(path).stem != exp.key:
+            raise ExperimentError(str(path), f"holds key {exp.key!r}", f"rename the file to {exp.key}.yaml")
+        return exp
+
+    def load(self, key: str) -> Experiment:
+        if not self.path(key).exists():
+            raise ExperimentError(f"experiment {key!r}", f"not found in {self.root}",
+                                  f"known experiments: {', '.join(self.keys()) or 'none'}")
+        return self.load_file(self.path(key))
+
+    def pinned_variants(self, exp: Experiment) -> list[Variant]:
+        return [self.variants.load_version(a.variant, a.version) for a in exp.arms]
+
+    def set_status(self, key: str, status: str) -> Experiment:
+        """Move along draft -> running -> stopped -> shipped (stopped may resume running)."""
+        with file_lock(self.root / ".lock"):
+            exp = self.load(key)
+            if status not in NEXT_STATUS[exp.status]:
+                allowed = ", ".join(NEXT_STATUS[exp.status]) or "nothing (it is final)"
+                raise ExperimentError(f"experiment {key!r}", f"cannot go from {exp.status} to {status}",
+                                      f"from {exp.status} it can go to {allowed}")
+            data = exp.to_dict()
+            data["status"] = status
+            atomic_write_text(self.path(key), yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+            return self.load(key)

@@ -1,0 +1,85 @@
+"""The same code against a real `mlflow server` on 127.0.0.1 (a free port), started and stopped here."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lab import tracking
+from lab.export import export, prompt_name
+from lab.outcomes import OutcomeStore, analyze_experiment
+
+KEY = "seed-v1-v2-v3"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    port = free_port()
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    cmd = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+           "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+           "--artifacts-destination", (tmp_path / "server-artifacts").as_uri(), "--workers", "1"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow server did not start (exit {proc.poll()})")
+            time.sleep(0.5)
+        yield url, tmp_path
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def test_track_ingest_and_export_through_a_real_server(lab_env, mlflow_server, tmp_path, monkeypatch):
+    url, server_dir = mlflow_server
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    exp = lab_env.load(KEY)
+    tracking.track_arms(exp, lab_env.pinned_variants(exp), previews=False)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("variant,impressions,clicks\nv1-fast-sprint,3000,690\nv2-slow-motion,3000,930\n"
+                      "v3-rival-ghost,3000,1140\n")
+    store = OutcomeStore(KEY)
+    store.ingest(exp, counts)
+    result, _ = analyze_experiment(exp, store)
+    tracking.log_arm_metrics(KEY, result, step=1)
+    shipped = export(lab_env, KEY)
+    assert shipped.arm == "v3-rival-ghost"
+
+    mlflow = tracking.configure()
+    assert mlflow.get_tracking_uri() == url
+    prompt = mlflow.genai.load_prompt(f"prompts:/{prompt_name('rank_up')}@production")
+    assert prompt.template == lab_env.variants.load("v3-rival-ghost").prompt_template
+    runs = mlflow.search_runs(experiment_names=[tracking.experiment_name(KEY)])
+    assert set(runs["tags.highlight_lab.kind"]) == {"arm", "export"}
+    # It went through the server: the server's own store holds it, not the lab's embedded sqlite.
+    assert (server_dir / "server.db").stat().st_size > 0
+    assert not (tmp_path / "home" / "mlflow.db").exists()
+    with urllib.request.urlopen(f"{url}/api/2.0/mlflow/experiments/get-by-name?experiment_name="
+                                f"{tracking.experiment_name(KEY).replace('/', '%2F')}") as r:
+        assert json.load(r)["experiment"]["name"] == tracking.experiment_name(KEY)
