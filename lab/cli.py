@@ -246,13 +246,26 @@ def _floats(text: str, where: str) -> tuple[float, ...]:
     return values
 
 
+def _when(text: str | None, flag: str) -> Any:
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise LabError(flag, f"{text!r} is not a date or time", "use ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00") \
+            from None
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from analysis.engine import Options, analyze
     from analysis.ingest import OutcomeError, load
     from analysis.report import html_report
 
     try:
-        data = load(Path(args.file), segment=args.segment)
+        data = load(Path(args.file), segment=args.segment, start=_when(args.start, "--start"),
+                    end=_when(args.end, "--end"))
         options = Options(
             control=args.control, alpha=args.alpha, correction=args.correction,
             weights=_floats(args.weights, "--weights") if args.weights else None,
@@ -495,6 +508,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_studio(args: argparse.Namespace) -> int:
+    """Open the browser studio (Gradio) on this machine."""
+    os.environ["HIGHLIGHT_LAB_VARIANTS"] = str(args.dir)
+    from lab.app import launch
+
+    launch(host=args.host, port=args.port)
+    return 0
+
+
 # -- parser ------------------------------------------------------------------------------
 
 
@@ -561,6 +583,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mde-rel", type=float, default=0.10,
                    help="smallest relative lift worth shipping, for 'keep running' (default 0.10)")
     p.add_argument("--report", help="write an HTML report here")
+    p.add_argument("--start", help="experiment window start (events only; earlier rows are skipped and counted)")
+    p.add_argument("--end", help="experiment window end, exclusive (events only)")
     p = add(sub, "power", cmd_power, "sample size per arm for a CTR test", dir_flag=False)
     p.add_argument("--baseline", type=float, required=True, help="control CTR, e.g. 0.23")
     mde = p.add_mutually_exclusive_group(required=True)
@@ -616,6 +640,9 @@ def build_parser() -> argparse.ArgumentParser:
             dir_flag=False)
     p.add_argument("--scenario", required=True, choices=("rank_up", "defend", "first_entry"))
 
+    p = add(sub, "studio", cmd_studio, "open the browser studio", json_flag=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     add(sub, "demo", cmd_demo, "walk through the library in the terminal", json_flag=False)
     return parser
 

@@ -114,7 +114,7 @@ def layout(width: int, height: int) -> Layout:
     gap = _even(12 * s)
     card_w = _even(width * (0.5 if landscape else 0.86))
     card_x = _even(width * 0.07) if landscape else _even((width - card_w) / 2)
-    card_y = _even(height * 0.3) if landscape else _even(height * 0.24)
+    card_y = _even(height * 0.3) if landscape else _even(height * 0.36)
     return Layout(width, height, landscape, s, card_x, card_y, card_w, row_h, gap)
 
 
@@ -445,6 +445,9 @@ class Overlay:
                   intro * solid)
             blend(frame, self.height, self.width, self.ghost_row, int(lay.card_x + drift), int(lay.slot_y(slot) + dy),
                   intro * move * (1 - 0.5 * move))
+            rank = e.new_rank if move < 0.5 else e.new_rank + 1  # pushed down one place by the overtake
+            blend(frame, self.height, self.width, self.rival_ranks[rank], int(lay.card_x + drift),
+                  int(lay.slot_y(slot) + dy), intro * (1 - 0.6 * move))
             return
         self._row(frame, self.rival_row, slot, intro, dy)
         rank = e.new_rank if move < 0.5 else e.new_rank + 1
@@ -461,8 +464,9 @@ class Overlay:
             ax = lay.card_x + lay.card_w - self.arrow.width
         top = lay.slot_y(0) - lay.row_h * 0.4
         bottom = lay.slot_y(2.2)
-        if not lay.landscape:
-            top, bottom = lay.slot_y(-1.6) - self.arrow.height * 0.4, lay.slot_y(-0.2)
+        if not lay.landscape:  # above the card, rising into the space over it
+            bottom = lay.slot_y(0) - self.arrow.height - lay.gap
+            top = bottom - lay.row_h * 1.6
         y = bottom + (top - bottom) * rise
         for lag, alpha in ((0.16, 0.25), (0.08, 0.45)):  # a fading trail below the arrow
             ry = bottom + (top - bottom) * ease_out_cubic(

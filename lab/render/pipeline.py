@@ -127,7 +127,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | A
     size = plan.size
     logo = None
     if variant.brand.logo:
-        logo = str((logo_root or Path("variants")) / variant.brand.logo)
+        logo = str(Path(logo_root or "variants") / variant.brand.logo)
         if not Path(logo).is_file():
             notices.append(f"logo {variant.brand.logo} not found under {logo_root or 'variants'}: drawn without it")
             logo = None

@@ -62,3 +62,16 @@ def test_power_matches_r():
 def test_power_bad_input():
     proc = run("power", "--baseline", "1.5", "--mde-abs", "0.1")
     assert proc.returncode == 2 and proc.stderr.startswith("error: power: rates must be strictly between 0 and 1")
+
+
+def test_analyze_events_with_a_window(tmp_path):
+    p = tmp_path / "e.csv"
+    rows = ["user_id,variant,timestamp,clicked"]
+    for i in range(200):
+        rows.append(f"u{i},{'ab'[i % 2]},2026-11-{1 + i % 10:02d} 12:00:00,{int(i % 7 == 0)}")
+    p.write_text("\n".join(rows) + "\n")
+    data = json.loads(run("analyze", str(p), "--json", "--start", "2026-11-03", "--end", "2026-11-09").stdout)
+    assert data["input"]["skipped"] == {"outside the experiment window": 80}
+    assert sum(v["impressions"] for v in data["variants"]) == 120 and data["unit"] == "user"
+    bad = run("analyze", str(p), "--start", "last week")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --start: 'last week' is not a date or time")
