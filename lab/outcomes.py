@@ -8,12 +8,9 @@ leaves the store exactly as it was: the input is validated first and written by 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,7 @@ from analysis.ingest import COUNT_COLUMNS, EVENT_COLUMNS, Dataset, OutcomeError,
 from lab import config, tracking
 from lab.errors import LabError
 from lab.experiments import Experiment
-from lab.storage import atomic_write_text, file_lock
+from lab.storage import atomic_path, atomic_write_bytes, atomic_write_text, file_lock
 
 
 @dataclass(frozen=True)
@@ -99,8 +96,6 @@ class OutcomeStore:
         return IngestResult(path.name, digest, kind, dataset.rows, False, dataset.skipped, len(manifest))
 
     def _store_counts(self, data: bytes, digest: str) -> None:
-        from lab.storage import atomic_write_bytes
-
         atomic_write_bytes(self.root / "counts" / f"{digest}.csv", data)
 
     def _store_events(self, path: Path, digest: str) -> None:
@@ -110,25 +105,20 @@ class OutcomeStore:
         from analysis.ingest import _reader
 
         dest = self.root / "events" / f"{digest}.parquet"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{digest}.", suffix=".parquet.tmp", dir=dest.parent)
-        os.close(fd)
+        cols = [c for c in columns_of(path) if c not in EVENT_COLUMNS]
+        extra = "".join(f', CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
         con = duckdb.connect(":memory:")
         try:
-            cols = [c for c in columns_of(path) if c not in EVENT_COLUMNS]
-            extra = "".join(f', CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
-            con.execute(
-                f"""COPY (SELECT substr(sha256($salt || CAST(user_id AS VARCHAR)), 1, 20) AS user_id,
-                          CAST(variant AS VARCHAR) AS variant, CAST(timestamp AS TIMESTAMP) AS timestamp,
-                          CAST(clicked AS INTEGER) AS clicked{extra}
-                   FROM {_reader(path)}) TO '{tmp}' (FORMAT parquet)""",
-                {"salt": tracking.salt()},
-            )
-            os.replace(tmp, dest)
+            with atomic_path(dest, suffix=".parquet.tmp") as tmp:
+                con.execute(
+                    f"""COPY (SELECT substr(sha256($salt || CAST(user_id AS VARCHAR)), 1, 20) AS user_id,
+                              CAST(variant AS VARCHAR) AS variant, CAST(timestamp AS TIMESTAMP) AS timestamp,
+                              CAST(clicked AS INTEGER) AS clicked{extra}
+                       FROM {_reader(path)}) TO '{tmp}' (FORMAT parquet)""",
+                    {"salt": tracking.salt()},
+                )
         finally:
             con.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
 
     def dataset(self, exp: Experiment) -> Dataset:
         kind = self.kind()

@@ -61,3 +61,47 @@ def lab_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HIGHLIGHT_LAB_EXPERIMENTS", str(tmp_path / "experiments"))
     monkeypatch.setenv("HIGHLIGHT_LAB_VARIANTS", str(REPO / "variants"))
     return ExperimentLibrary(tmp_path / "experiments", VariantLibrary(REPO / "variants"))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120):
+    """Start a server process (its own process group), wait until ``url`` answers 200; a context manager
+    that stops the whole group on exit."""
+    import contextlib
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    @contextlib.contextmanager
+    def running():
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    if urllib.request.urlopen(url, timeout=2).status == 200:
+                        break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{cmd[0]} did not start serving {url} (exit {proc.poll()})")
+                time.sleep(0.5)
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+    return running()

@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lab.storage import atomic_write_text, file_lock
+from lab.storage import atomic_file, atomic_write_text, file_lock
 
 
 def cache_key(recipe: dict[str, Any]) -> str:
@@ -58,19 +57,9 @@ class BackgroundCache:
         return CacheEntry(key, frames, info, hit=True)
 
     def put(self, key: str, frames: np.ndarray, meta: dict[str, Any]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         npy, meta_path = self._paths(key)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".npy.tmp", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(frames))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, npy)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        with atomic_file(npy) as handle:
+            np.save(handle, np.ascontiguousarray(frames))
         atomic_write_text(meta_path, json.dumps(meta, ensure_ascii=False, indent=1))
         self.evict()
 

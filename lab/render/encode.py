@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
@@ -16,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lab.render.yuv import yuv420_to_rgb_half
+from lab.storage import atomic_path
 
 # ultrafast keeps the per-user encode near its floor; crf 27 keeps a 4 s 480p clip well under 500 KB.
 # One x264 thread per core measured faster here than x264's default of 1.5 per core.
@@ -29,13 +28,9 @@ def encode_mp4(frames: Iterable[np.ndarray], path: Path, width: int, height: int
 
     ``keyframes``: frame indexes coded as I-frames, e.g. the first frame of a still, so that the still is
     sharp at once instead of being refined over the next frames (which would make it shimmer)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
-    os.close(fd)
     count = 0
-    try:
-        with av.open(tmp, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+    with atomic_path(Path(path), suffix=".mp4") as tmp:
+        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream("libx264", rate=Fraction(fps, 1))
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.options = {"preset": preset, "crf": str(crf), "threads": str(os.cpu_count() or 1)}
@@ -53,11 +48,6 @@ def encode_mp4(frames: Iterable[np.ndarray], path: Path, width: int, height: int
                 count += 1
             for packet in stream.encode():
                 container.mux(packet)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return count
 
 

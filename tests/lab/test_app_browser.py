@@ -3,12 +3,7 @@ saves an edit as a new version, and a stale edit is refused. No request leaves 1
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,15 +12,9 @@ import yaml
 
 from lab.render.encode import probe
 from lab.variants import VariantLibrary, with_changes
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port, serve
 
 CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -35,29 +24,10 @@ def studio(tmp_path):
     port = free_port()
     env = {**os.environ, "HIGHLIGHT_LAB_HOME": str(tmp_path / "home"), "HIGHLIGHT_LAB_VARIANTS": str(variants),
            "HIGHLIGHT_LAB_EXPERIMENTS": str(REPO / "experiments"), "GRADIO_ANALYTICS_ENABLED": "False"}
-    cli = Path(sys.executable).parent / "highlight-lab"
-    proc = subprocess.Popen([str(cli), "studio", "--port", str(port), "--dir", str(variants)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            cwd=tmp_path)
+    cmd = [str(Path(sys.executable).parent / "highlight-lab"), "studio", "--port", str(port), "--dir", str(variants)]
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(url, timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the studio did not start (exit {proc.poll()})")
-            time.sleep(0.5)
+    with serve(cmd, url, env, cwd=tmp_path):
         yield url, variants, tmp_path / "home"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def field(page, elem_id):
