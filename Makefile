@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 # The CPU build of torch this machine kind keeps on disk; a GPU machine takes a CUDA build.
 TORCH_CPU ?= torch==2.13.0
 TORCH_GPU ?= torch>=2.4
-# Debian packages: Noto CJK so that 小明 renders without tofu boxes, DejaVu for symbols, Chromium for the
-# studio's browser tests.
-APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core chromium
+# Debian packages: Noto CJK so that 小明 renders without tofu boxes, DejaVu and Symbola for symbols and
+# emoji, Chromium for the studio's browser tests.
+APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core fonts-symbola chromium
 
 .PHONY: setup system-deps studio test clean
 

@@ -15,7 +15,7 @@ from typing import Any
 from lab import config
 from lab.errors import LabError
 from lab.events import RankEvent, parse_event, sample_event
-from lab.variants import Variant, VariantLibrary, VersionInfo, with_changes
+from lab.variants import Variant, VariantLibrary, VersionInfo
 
 # Form field -> variant field path (``__`` separates levels, as in ``with_changes``).
 FORM = {
@@ -112,10 +112,3 @@ def save_version(lib: VariantLibrary, variant: Variant, base_version: str | None
         raise LabError("save", "no base version", "load the variant before editing it")
     return lib.save(variant, base=lib.resolve_version(variant.id, base_version), author=author or None,
                     note=note or None)
-
-
-def save_as_new(lib: VariantLibrary, variant: Variant, new_id: str, author: str | None, note: str | None
-                ) -> tuple[Variant, VersionInfo]:
-    """A copy under a new id (a new variant for a new arm)."""
-    copy = with_changes(variant, id=new_id.strip())
-    return copy, lib.save(copy, base=None, author=author or None, note=note or None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,6 @@ from lab.errors import LabError
 from lab.render.motion import motion_background
 from lab.render.yuv import rgb_to_yuv420
 from lab.variants import GenerationPlan, Variant
-
-log = logging.getLogger("lab.render")
 
 BACKENDS = ("auto", "motion", "wan", "tiny-wan")
 

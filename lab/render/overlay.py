@@ -271,7 +271,6 @@ class Overlay:
     frames: int
     particles: bool = True
     label: str | None = None  # e.g. "RANDOM WEIGHTS" for a test model
-    logo_path: str | None = None
     seed: int = 0
     lay: Layout = field(init=False)
     tl: Timeline = field(init=False)

@@ -25,6 +25,7 @@ from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.degrade import choose_level, free_gpu_bytes
 from lab.render.encode import contact_sheet, encode_mp4
 from lab.render.overlay import CROSSFADE_S, Overlay, end_card
+from lab.render.text import missing_glyphs
 from lab.render.yuv import yuv420_to_rgb
 from lab.storage import atomic_write_text
 from lab.variants import Variant
@@ -131,6 +132,11 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | A
         if not Path(logo).is_file():
             notices.append(f"logo {variant.brand.logo} not found under {logo_root or 'variants'}: drawn without it")
             logo = None
+    for who, name in (("user", event.user), ("rival", event.rival)):
+        missing = missing_glyphs(name) if name else []
+        if missing:  # say how many, never which: the characters are part of a name
+            notices.append(f"the {who}'s name has {len(missing)} character(s) no installed font can draw "
+                           "(they show as boxes); install a font that covers them")
     label = "RANDOM WEIGHTS" if active.random_weights else None
     t1 = time.perf_counter()
     overlay = Overlay(variant, event, size.width, size.height, size.fps, size.frames, particles=plan.particles,

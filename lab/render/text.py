@@ -12,7 +12,9 @@ from fontTools.ttLib import TTCollection, TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 CJK_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto", "/usr/share/fonts/noto-cjk")
-FALLBACK_GLOBS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans{bold}.ttf",)
+# Symbols, then emoji (Symbola: monochrome outlines, drawn in the text's colour).
+FALLBACK_GLOBS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans{bold}.ttf",
+                  "/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")
 
 
 def roboto_file(weight: str = "Bold") -> Path:
@@ -57,7 +59,7 @@ def _cjk_file(bold: bool) -> tuple[str, int] | None:
 
 @functools.lru_cache(maxsize=4)
 def font_chain(bold: bool = True) -> tuple[FontFace, ...]:
-    """Roboto first, then CJK, then DejaVu for symbols: the first face that has a glyph draws it."""
+    """Roboto first, then CJK, then DejaVu and Symbola: the first face that has a glyph draws it."""
     chain = [_face(str(roboto_file("Bold" if bold else "Regular")))]
     cjk = _cjk_file(bold)
     if cjk:
@@ -77,11 +79,18 @@ def _pil_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=size, index=index)
 
 
+# Joiners and variation selectors shape emoji sequences in colour-emoji fonts; without shaping they
+# would draw as dotted boxes, so they are left out of the drawn text.
+INVISIBLE = frozenset("\u200d\u200c\ufe0e\ufe0f")
+
+
 def runs(text: str, bold: bool = True) -> list[tuple[str, FontFace]]:
     """Split text into runs that one face can draw; characters no face has go to the first face."""
     chain = font_chain(bold)
     out: list[tuple[str, FontFace]] = []
     for ch in text:
+        if ch in INVISIBLE:
+            continue
         face = next((f for f in chain if ord(ch) in f.cmap or ch.isspace()), chain[0])
         if out and out[-1][1] == face:
             out[-1] = (out[-1][0] + ch, face)
@@ -93,7 +102,8 @@ def runs(text: str, bold: bool = True) -> list[tuple[str, FontFace]]:
 def missing_glyphs(text: str, bold: bool = True) -> list[str]:
     """Characters of ``text`` that no installed face can draw (they would show as boxes)."""
     chain = font_chain(bold)
-    return [ch for ch in text if not ch.isspace() and not any(ord(ch) in f.cmap for f in chain)]
+    return [ch for ch in text
+            if not ch.isspace() and ch not in INVISIBLE and not any(ord(ch) in f.cmap for f in chain)]
 
 
 def text_width(text: str, size: int, bold: bool = True) -> int:

@@ -97,3 +97,13 @@ def test_wrong_scenario_and_bad_output_path_write_nothing(tmp_path, cache):
     with pytest.raises(LabError, match="does not exist; create it first"):
         render(v, event_for("rank_up"), tmp_path / "nope" / "x.mp4", backend="motion", cache=cache)
     assert not list(tmp_path.glob("x*"))
+
+
+def test_a_name_no_font_can_draw_is_reported_without_the_name(tmp_path, cache):
+    v = small("v1-fast-sprint")
+    # Adlam letters: valid, printable, and in none of the installed fonts. (Emoji are drawn by Symbola.)
+    r = render(v, event_for("rank_up", user="Ann \U0001E900\U0001E901"), tmp_path / "e.mp4", backend="motion",
+               cache=cache)
+    assert "the user's name has 2 character(s) no installed font can draw (they show as boxes); install a font " \
+           "that covers them" in r.warnings
+    assert "\U0001E900" not in json.dumps(r.warnings, ensure_ascii=False) and "Ann" not in json.dumps(r.warnings)
