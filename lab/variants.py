@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from lab.errors import VariantError, VersionConflict
-from lab.events import RankEvent
+from lab.events import LOCALE_RE, RankEvent
 from lab.models import DEFAULT_MODEL, ModelSpec, SizePlan, plan_size
 from lab.storage import atomic_write_text, file_lock
 
@@ -35,7 +35,6 @@ REQUIRED_LOCALES = ("en",)
 CTA_MAX = 32
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
-LOCALE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 # MLflow's prompt registry syntax: {{ name }}, whitespace inside the braces allowed.
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
