@@ -44,6 +44,10 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     daily: list[dict[str, Any]] = field(default_factory=list)  # events: per day and arm counts
 
+    def all_notes(self) -> list[str]:
+        """Notes about the data, the rows deliberately skipped included, for the analysis to report."""
+        return self.notes + [f"skipped {n} rows {why}" for why, n in self.skipped.items()]
+
 
 def _reader(path: Path) -> str:
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()

@@ -122,19 +122,12 @@ def analyze_experiment(key: str) -> tuple[str, Any, list[list[Any]]]:
 
 
 def ingest(key: str, file: Any) -> str:
-    from lab import tracking
-    from lab.outcomes import OutcomeStore
-    from lab.outcomes import analyze_experiment as run
+    from lab.outcomes import ingest_and_track
 
     if file is None:
         raise gr.Error("Choose a counts or events file first.")
     try:
-        exp = EXPERIMENTS.load(key)
-        store = OutcomeStore(key)
-        r = store.ingest(exp, Path(file))
-        result, _ = run(exp, store)
-        tracking.track_arms(exp, EXPERIMENTS.pinned_variants(exp), previews=False)
-        tracking.log_arm_metrics(key, result, step=r.files_in_store)
+        (r,), result = ingest_and_track(EXPERIMENTS, EXPERIMENTS.load(key), [Path(file)])
     except LabError as exc:
         raise _fail(exc) from None
     state = "already ingested: nothing changed" if r.duplicate else f"added {r.rows:,} rows ({r.kind})"

@@ -272,7 +272,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             mode=args.mode, sequential_tuning=args.tuning, mde_rel=args.mde_rel,
         )
         result = analyze(data.arms, options, segments=data.segments or None,
-                         notes=data.notes + [f"skipped {n} rows {why}" for why, n in data.skipped.items()])
+                         notes=data.all_notes())
     except (OutcomeError, ValueError) as exc:
         raise LabError("analyze", str(exc)) from None
     if args.report:
@@ -447,16 +447,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
-    from lab import tracking
-    from lab.outcomes import OutcomeStore, analyze_experiment
+    from lab.outcomes import ingest_and_track
 
     lib = _experiments(args)
     exp = lib.load(args.experiment)
-    store = OutcomeStore(exp.key)
-    results = [store.ingest(exp, Path(f)) for f in args.files]
-    result, _ = analyze_experiment(exp, store)
-    tracking.track_arms(exp, lib.pinned_variants(exp), previews=False)
-    tracking.log_arm_metrics(exp.key, result, step=results[-1].files_in_store)
+    results, result = ingest_and_track(lib, exp, [Path(f) for f in args.files])
     if args.json:
         _print_json([r.__dict__ for r in results])
     else:

@@ -19,7 +19,7 @@ from analysis.engine import AnalysisResult, ArmData, Options, analyze
 from analysis.ingest import COUNT_COLUMNS, EVENT_COLUMNS, Dataset, OutcomeError, columns_of, load
 from lab import config, tracking
 from lab.errors import LabError
-from lab.experiments import Experiment
+from lab.experiments import Experiment, ExperimentLibrary
 from lab.storage import atomic_path, atomic_write_bytes, atomic_write_text, file_lock
 
 
@@ -147,5 +147,15 @@ def analyze_experiment(exp: Experiment, store: OutcomeStore) -> tuple[AnalysisRe
     data = store.dataset(exp)
     options = Options(control=exp.control, alpha=exp.alpha, weights=exp.weights, mode=exp.mode,
                       mde_rel=exp.plan.mde_rel, power=exp.plan.power)
-    notes = data.notes + [f"skipped {n} rows {why}" for why, n in data.skipped.items()]
-    return analyze(data.arms, options, segments=data.segments or None, notes=notes), data
+    return analyze(data.arms, options, segments=data.segments or None, notes=data.all_notes()), data
+
+
+def ingest_and_track(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
+                     ) -> tuple[list[IngestResult], AnalysisResult]:
+    """Add outcome files to the store, then update each arm's MLflow metrics (one step per stored file)."""
+    store = OutcomeStore(exp.key)
+    results = [store.ingest(exp, path) for path in paths]
+    result, _ = analyze_experiment(exp, store)
+    tracking.track_arms(exp, experiments.pinned_variants(exp), previews=False)
+    tracking.log_arm_metrics(exp.key, result, step=results[-1].files_in_store)
+    return results, result
