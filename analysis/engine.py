@@ -280,12 +280,15 @@ def _segments(segments: dict[str, Sequence[ArmData]], control: str, options: Opt
               ) -> tuple[list[ComparisonResult], list[HeterogeneityResult]]:
     """Per-segment comparisons, corrected across all segments and arms, plus Cochran's Q per arm."""
     raw: list[ComparisonResult] = []
+    variance: dict[tuple[str, str], float] = {}  # (segment, arm) -> variance of the difference
     for name in sorted(segments):
         arms = segments[name]
         if not any(a.variant == control for a in arms):
             continue
         ordered = [a for a in arms if a.variant == control] + [a for a in arms if a.variant != control]
         raw.extend(_compare_all(ordered, options, segment=name, adjust=False))
+        for arm in ordered[1:]:
+            variance[(name, arm.variant)] = arm.stat.var_mean + ordered[0].stat.var_mean
     adjusted = frequentist.adjust_p_values([r.p_value for r in raw], options.correction)
     results = [ComparisonResult(**{**asdict(r), "p_value_adjusted": pa, "significant": pa < options.alpha})
                for r, pa in zip(raw, adjusted, strict=True)]
@@ -294,9 +297,10 @@ def _segments(segments: dict[str, Sequence[ArmData]], control: str, options: Opt
         rows = [r for r in results if r.variant == variant]
         weights, diffs = [], []
         for r in rows:
-            se = (r.abs_diff_ci_high - r.abs_diff_ci_low) / (2 * frequentist.z_crit(options.alpha))
-            if se > 0:
-                weights.append(1 / se**2)
+            # Fixed-horizon variance even in sequential mode: Cochran's Q is not an always-valid test.
+            var = variance[(r.segment, r.variant)]
+            if var > 0:
+                weights.append(1 / var)
                 diffs.append(r.abs_diff)
         if len(diffs) < 2:
             continue
