@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from scipy import stats
 
 from analysis import sequential
 from analysis.engine import AnalysisResult, ArmData
+from analysis.frequentist import lift_variance
 from analysis.power import n_per_arm
 from analysis.statistics import ProportionStatistic
 
@@ -39,15 +41,13 @@ def lift_over_time_figure(result: AnalysisResult, daily: Sequence[dict[str, Any]
 
     Daily points use impression-level counts (the per-user split is not kept per day)."""
     fig = go.Figure()
-    days = sorted({d["day"] for d in daily})
     cum: dict[str, list[int]] = {}
     series: dict[str, list[tuple[str, float, float, float]]] = {}
-    for day in days:
-        for d in daily:
-            if d["day"] == day:
-                c = cum.setdefault(d["variant"], [0, 0])
-                c[0] += d["impressions"]
-                c[1] += d["clicks"]
+    for day, rows in itertools.groupby(sorted(daily, key=lambda d: d["day"]), key=lambda d: d["day"]):
+        for d in rows:
+            c = cum.setdefault(d["variant"], [0, 0])
+            c[0] += d["impressions"]
+            c[1] += d["clicks"]
         if result.control not in cum or cum[result.control][1] == 0:
             continue
         ctrl = ProportionStatistic(*cum[result.control])
@@ -56,8 +56,7 @@ def lift_over_time_figure(result: AnalysisResult, daily: Sequence[dict[str, Any]
                 continue
             t = ProportionStatistic(n, k)
             lift = t.mean / ctrl.mean - 1
-            var = t.var_mean / ctrl.mean**2 + t.mean**2 * ctrl.var_mean / ctrl.mean**4
-            half = sequential.halfwidth(var, ctrl.n + t.n, result.alpha,
+            half = sequential.halfwidth(lift_variance(ctrl, t), ctrl.n + t.n, result.alpha,
                                         result.sequential_tuning or sequential.DEFAULT_TUNING)
             series.setdefault(variant, []).append((day, lift, lift - half, lift + half))
     for i, (variant, pts) in enumerate(series.items(), start=1):
