@@ -49,7 +49,8 @@ class Dataset:
         return self.notes + [f"skipped {n} rows {why}" for why, n in self.skipped.items()]
 
 
-def _reader(path: Path) -> str:
+def reader(path: Path) -> str:
+    """The DuckDB table function that reads ``path`` by its suffix (the path is quoted, never spliced raw)."""
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     quoted = "'" + str(path).replace("'", "''") + "'"
     if suffix in (".csv", ".csv.gz", ".tsv"):
@@ -77,11 +78,20 @@ def columns_of(path: Path) -> list[str]:
             raise OutcomeError(f"{path}: the file is empty; it needs a header and at least one row")
     con = _connect()
     try:
-        return [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM {_reader(path)}").fetchall()]
+        return [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM {reader(path)}").fetchall()]
     except duckdb.Error as exc:
         raise OutcomeError(f"{path}: could not be read ({str(exc).splitlines()[0]})") from None
     finally:
         con.close()
+
+
+def detect_kind(columns: Sequence[str]) -> str | None:
+    """``events`` when the event columns are all there, else ``counts`` when the count columns are, else None."""
+    if set(EVENT_COLUMNS) <= set(columns):
+        return "events"
+    if set(COUNT_COLUMNS) <= set(columns):
+        return "counts"
+    return None
 
 
 def load(path: Path | str, segment: str | None = None, variants: Sequence[str] | None = None,
@@ -89,9 +99,10 @@ def load(path: Path | str, segment: str | None = None, variants: Sequence[str] |
     """Load counts or events (told apart by their columns), validated against ``variants`` if given."""
     path = Path(path)
     cols = columns_of(path)
-    if set(EVENT_COLUMNS) <= set(cols):
+    kind = detect_kind(cols)
+    if kind == "events":
         return load_events(path, segment=segment, variants=variants, start=start, end=end)
-    if set(COUNT_COLUMNS) <= set(cols):
+    if kind == "counts":
         if start or end:
             raise OutcomeError(f"{path}: a counts file has no timestamps, so --start/--end cannot apply")
         return load_counts(path, segment=segment, variants=variants)
@@ -140,7 +151,7 @@ def _as_count(value: Any, path: Path, row: int, column: str) -> int:
 def load_counts(path: Path, segment: str | None = None, variants: Sequence[str] | None = None) -> Dataset:
     con = _connect()
     try:
-        rel = con.execute(f"SELECT * FROM {_reader(path)}")
+        rel = con.execute(f"SELECT * FROM {reader(path)}")
         names = [d[0] for d in rel.description]
         rows = rel.fetchall()
     except duckdb.Error as exc:
@@ -215,7 +226,7 @@ def load_events(path: Path, segment: str | None = None, variants: Sequence[str] 
     Two scans of the file: one groups by day and arm (the timeline, and the count of invalid rows in
     the same pass), one groups by arm and user. Typed columns (Parquet) are checked without casts.
     """
-    src = _reader(path)
+    src = reader(path)
     con = _connect()
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()

@@ -20,12 +20,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.events import parse_event  # noqa: E402
+from lab.library.events import parse_event  # noqa: E402
+from lab.library.versions import VariantLibrary  # noqa: E402
 from lab.render.cache import BackgroundCache  # noqa: E402
 from lab.render.pipeline import render  # noqa: E402
 from lab.render.text import roboto_file  # noqa: E402
 from lab.render.yuv import yuv420_to_rgb  # noqa: E402
-from lab.variants import VariantLibrary  # noqa: E402
 
 EVENT = {"event": "rank_up", "user": "Alice", "old_rank": 3, "new_rank": 2, "rival": "Bob", "challenge": "Weekly 5K"}
 

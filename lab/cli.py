@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lab.errors import LabError, VariantError
-from lab.events import parse_event
-from lab.variants import VariantLibrary, load_variant_file
+from lab import config
+from lab.errors import LabError
+from lab.library.events import parse_event
+from lab.library.schema import load_variant_file
+from lab.library.versions import VariantLibrary, resolve_variant, validate_paths
 
 EXIT_BAD_INPUT = 2
-
-
-def default_variants_dir() -> Path:
-    return Path(os.environ.get("HIGHLIGHT_LAB_VARIANTS", "variants"))
 
 
 def read_arg(value: str) -> str:
@@ -45,18 +42,7 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_variants_list(args: argparse.Namespace) -> int:
-    lib = VariantLibrary(args.dir)
-    rows = []
-    for variant in lib.load_all():
-        rows.append({
-            "id": variant.id,
-            "version": variant.version,
-            "scenario": variant.scenario,
-            "style": variant.style,
-            "title": variant.title,
-            "cta_en": variant.cta["en"],
-            "recorded": lib.is_recorded(variant),
-        })
+    rows = VariantLibrary(args.dir).summaries()
     if args.json:
         _print_json(rows)
         return 0
@@ -108,42 +94,6 @@ def cmd_variants_diff(args: argparse.Namespace) -> int:
     text = lib.diff(args.id, args.a, args.b)
     print(text if text else f"{args.id}: {args.a} and {args.b} are the same", end="" if text else "\n")
     return 0
-
-
-def validate_paths(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Check variant files (or folders of them); return per-file results and the errors found."""
-    results: list[dict[str, Any]] = []
-    errors: list[str] = []
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
-            if not found:
-                errors.append(f"{path}: no variant files (*.yaml) in this folder")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            errors.append(f"{path}: no such file or folder")
-    for file in files:
-        try:
-            variant = load_variant_file(file)
-            if file.stem != variant.id:
-                raise VariantError(str(file), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
-            if variant.brand.logo and not (file.parent / variant.brand.logo).is_file():
-                raise VariantError(f"{file}: brand.logo", f"{variant.brand.logo} does not exist next to the file")
-            lib = VariantLibrary(file.parent)
-            for info in lib.history(variant.id):
-                lib.load_version(variant.id, info.hash)  # a tampered snapshot fails its hash here
-            notes = list(variant.warnings)
-            if not lib.is_recorded(variant):
-                notes.append(f"edited outside the lab: run `highlight-lab variants save {file}` to record it")
-            results.append({"path": str(file), "id": variant.id, "version": variant.version, "ok": True,
-                            "warnings": notes})
-        except LabError as exc:
-            errors.append(str(exc))
-            results.append({"path": str(file), "ok": False, "error": str(exc)})
-    return results, errors
 
 
 def cmd_variants_validate(args: argparse.Namespace) -> int:
@@ -205,16 +155,8 @@ def cmd_event_validate(args: argparse.Namespace) -> int:
 # -- render ------------------------------------------------------------------------------
 
 
-def load_variant_arg(value: str, directory: Path) -> tuple[Any, Path]:
-    """A variant by id from the library, or a YAML path; returns it with the folder its logo is under."""
-    path = Path(value)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return load_variant_file(path), path.parent
-    return VariantLibrary(directory).load(value), directory
-
-
 def cmd_render(args: argparse.Namespace) -> int:
-    variant, root = load_variant_arg(args.variant, args.dir)
+    variant, root = resolve_variant(args.variant, args.dir)
     event = parse_event(read_arg(args.event))
     from lab.render.pipeline import render
 
@@ -259,31 +201,19 @@ def _when(text: str | None, flag: str) -> Any:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from analysis.engine import Options, analyze
-    from analysis.ingest import OutcomeError, load
-    from analysis.report import html_report
+    from analysis.engine import Options
+    from lab.experiments.workflow import analyze_file
 
-    try:
-        data = load(Path(args.file), segment=args.segment, start=_when(args.start, "--start"),
-                    end=_when(args.end, "--end"))
-        options = Options(
-            control=args.control, alpha=args.alpha, correction=args.correction,
-            weights=_floats(args.weights, "--weights") if args.weights else None,
-            mode=args.mode, sequential_tuning=args.tuning, mde_rel=args.mde_rel,
-        )
-        result = analyze(data.arms, options, segments=data.segments or None,
-                         notes=data.all_notes())
-    except (OutcomeError, ValueError) as exc:
-        raise LabError("analyze", str(exc)) from None
-    if args.report:
-        from lab.storage import atomic_write_text
-
-        page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {args.file}")
-        atomic_write_text(Path(args.report), page)
+    options = Options(
+        control=args.control, alpha=args.alpha, correction=args.correction,
+        weights=_floats(args.weights, "--weights") if args.weights else None,
+        mode=args.mode, sequential_tuning=args.tuning, mde_rel=args.mde_rel,
+    )
+    done = analyze_file(Path(args.file), options, segment=args.segment, start=_when(args.start, "--start"),
+                        end=_when(args.end, "--end"), report=Path(args.report) if args.report else None)
+    result, data = done.result, done.data
     if args.json:
-        out = result.to_dict()
-        out["input"] = {"file": str(args.file), "kind": data.kind, "rows": data.rows, "skipped": data.skipped}
-        _print_json(out)
+        _print_json(done.to_dict())
         return 0
     print(f"{data.kind} file, {data.rows:,} rows; unit: {result.unit} ({result.variance_method})")
     for v in result.variants:
@@ -325,12 +255,8 @@ def cmd_power(args: argparse.Namespace) -> int:
 # -- experiments, tracking, export -------------------------------------------------------
 
 
-def default_experiments_dir() -> Path:
-    return Path(os.environ.get("HIGHLIGHT_LAB_EXPERIMENTS", "experiments"))
-
-
 def _experiments(args: argparse.Namespace) -> Any:
-    from lab.experiments import ExperimentLibrary
+    from lab.experiments.spec import ExperimentLibrary
 
     return ExperimentLibrary(args.experiments, VariantLibrary(args.dir))
 
@@ -372,11 +298,12 @@ def cmd_experiments_status(args: argparse.Namespace) -> int:
 
 
 def cmd_experiments_track(args: argparse.Namespace) -> int:
-    from lab import tracking
+    from lab.experiments import tracking
+    from lab.experiments.workflow import track
 
     lib = _experiments(args)
     exp = lib.load(args.key)
-    runs = tracking.track_arms(exp, lib.pinned_variants(exp), previews=not args.no_previews, logo_root=args.dir)
+    runs = track(lib, exp, previews=not args.no_previews)
     if args.json:
         _print_json({"experiment": tracking.experiment_name(exp.key), "tracking_uri": tracking.tracking_uri(),
                      "runs": runs})
@@ -387,34 +314,20 @@ def cmd_experiments_track(args: argparse.Namespace) -> int:
 
 
 def cmd_experiments_analyze(args: argparse.Namespace) -> int:
-    from analysis.report import html_report
-    from lab import tracking
-    from lab.outcomes import OutcomeStore, analyze_experiment
+    from lab.experiments.workflow import analyze_and_log
 
-    lib = _experiments(args)
-    exp = lib.load(args.key)
-    result, data = analyze_experiment(exp, OutcomeStore(exp.key))
-    page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {exp.key}")
-    if args.report:
-        from lab.storage import atomic_write_text
-
-        atomic_write_text(Path(args.report), page)
-    tracking.track_arms(exp, lib.pinned_variants(exp), previews=False)
-    run_id = tracking.log_analysis(exp.key, result, page, {"kind": data.kind, "rows": data.rows,
-                                                           "skipped": data.skipped})
-    out = result.to_dict()
-    out["mlflow_run_id"] = run_id
+    done = analyze_and_log(_experiments(args), args.key, report=Path(args.report) if args.report else None)
     if args.json:
-        _print_json(out)
+        _print_json(done.to_dict())
     else:
-        print(f"{exp.key}: {result.decision.headline}")
-        for r in result.decision.reasons:
+        print(f"{args.key}: {done.result.decision.headline}")
+        for r in done.result.decision.reasons:
             print(f"  - {r}")
     return 0
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    from lab.assignment import assign
+    from lab.experiments.assignment import assign
 
     exp = _experiments(args).load(args.experiment)
     arm, h = assign(exp.hash_seed, args.user, exp.arm_ids, exp.weights)
@@ -438,7 +351,7 @@ def _ctr_map(text: str) -> dict[str, float]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from lab.simulate import simulate
+    from lab.experiments.simulate import simulate
 
     exp = _experiments(args).load(args.experiment)
     paths = simulate(exp, _ctr_map(args.ctr), args.daily, args.days, Path(args.out), seed=args.seed)
@@ -447,7 +360,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
-    from lab.outcomes import ingest_and_track
+    from lab.experiments.workflow import ingest_and_track
 
     lib = _experiments(args)
     exp = lib.load(args.experiment)
@@ -463,7 +376,7 @@ def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from lab.export import export
+    from lab.experiments.workflow import export
 
     r = export(_experiments(args), args.experiment, arm=args.arm, force=args.force, reason=args.reason,
                out=Path(args.out) if args.out else None)
@@ -477,7 +390,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from lab.export import prompt_name, rollback
+    from lab.experiments.export import prompt_name
+    from lab.experiments.workflow import rollback
 
     old, new = rollback(args.scenario)
     print(f"{prompt_name(args.scenario)}: production moved from version {old} back to {new}")
@@ -489,7 +403,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Walk through the library: each variant, its CTA and the prompt that would reach the model."""
-    from lab.events import sample_event
+    from lab.library.events import sample_event
 
     lib = VariantLibrary(args.dir)
     print(f"Highlight Lab: {len(lib.ids())} variants in {args.dir}\n")
@@ -505,10 +419,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_studio(args: argparse.Namespace) -> int:
     """Open the browser studio (Gradio) on this machine."""
-    os.environ["HIGHLIGHT_LAB_VARIANTS"] = str(args.dir)
     from lab.app import launch
 
-    launch(host=args.host, port=args.port)
+    launch(config.LabConfig.from_env(variants=args.dir, host=args.host, port=args.port))
     return 0
 
 
@@ -526,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         if json_flag:
             p.add_argument("--json", action="store_true", help="print JSON for scripts")
         if dir_flag:
-            p.add_argument("--dir", type=Path, default=default_variants_dir(),
+            p.add_argument("--dir", type=Path, default=config.variants_dir(),
                            help="variant library folder (default: $HIGHLIGHT_LAB_VARIANTS or ./variants)")
         return p
 
@@ -595,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_exp(parent: Any, name: str, func: Any, help: str, json_flag: bool = True) -> argparse.ArgumentParser:
         p = add(parent, name, func, help, json_flag=json_flag)
-        p.add_argument("--experiments", type=Path, default=default_experiments_dir(),
+        p.add_argument("--experiments", type=Path, default=config.experiments_dir(),
                        help="experiment specs folder (default: $HIGHLIGHT_LAB_EXPERIMENTS or ./experiments)")
         return p
 

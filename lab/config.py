@@ -1,16 +1,45 @@
-"""Where the lab keeps its data, and the environment variables that move it. One place for each."""
+"""Every default and every environment variable the lab reads: the one place to look them up.
+
+Functions, not constants, so a test (or a second studio in the same process) that changes the environment
+sees the change. ``LabConfig`` bundles what a front end needs (the studio is built from one).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+# -- defaults ------------------------------------------------------------------------------
+DEFAULT_HOME = ".highlight-lab"
+DEFAULT_VARIANTS = "variants"
+DEFAULT_EXPERIMENTS = "experiments"
 DEFAULT_CACHE_BYTES = 4 * 1024**3
+DEFAULT_HOST = "127.0.0.1"  # this machine only, unless told otherwise
+DEFAULT_PORT = 7860
+# MLflow's REST client retries for minutes by default; a lab command should fail within seconds.
+DEFAULT_MLFLOW_TIMEOUT_S = 10
+DEFAULT_MLFLOW_RETRIES = 1
+
+# -- environment variables -----------------------------------------------------------------
+ENV_HOME = "HIGHLIGHT_LAB_HOME"
+ENV_VARIANTS = "HIGHLIGHT_LAB_VARIANTS"
+ENV_EXPERIMENTS = "HIGHLIGHT_LAB_EXPERIMENTS"
+ENV_CACHE_BYTES = "HIGHLIGHT_LAB_CACHE_BYTES"
+ENV_WAN_MODEL = "HIGHLIGHT_LAB_WAN_MODEL"
+ENV_PORT = "GRADIO_SERVER_PORT"
+ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
+ENV_REGISTRY_URI = "MLFLOW_REGISTRY_URI"
+ENV_MLFLOW_TIMEOUT = "HIGHLIGHT_LAB_MLFLOW_TIMEOUT"
+ENV_MLFLOW_RETRIES = "HIGHLIGHT_LAB_MLFLOW_RETRIES"
+
+
+# -- the data folder and what lives under it -----------------------------------------------
 
 
 def data_dir() -> Path:
-    """The lab's data: background cache, tiny test model, MLflow store. ``HIGHLIGHT_LAB_HOME`` moves it."""
-    return Path(os.environ.get("HIGHLIGHT_LAB_HOME", ".highlight-lab")).resolve()
+    """The lab's data: background cache, tiny test model, MLflow store, outcomes, exports."""
+    return Path(os.environ.get(ENV_HOME, DEFAULT_HOME)).resolve()
 
 
 def cache_dir() -> Path:
@@ -18,14 +47,95 @@ def cache_dir() -> Path:
 
 
 def cache_bytes() -> int:
-    return int(os.environ.get("HIGHLIGHT_LAB_CACHE_BYTES", DEFAULT_CACHE_BYTES))
+    return int(os.environ.get(ENV_CACHE_BYTES, DEFAULT_CACHE_BYTES))
 
 
-def wan_model_dir() -> Path | None:
-    """Local diffusers-format Wan2.2-TI2V-5B (``HIGHLIGHT_LAB_WAN_MODEL``); None when not configured."""
-    value = os.environ.get("HIGHLIGHT_LAB_WAN_MODEL")
-    return Path(value) if value else None
+def previews_dir() -> Path:
+    """Studio previews, under random names (never a user's)."""
+    return data_dir() / "previews"
+
+
+def outcomes_dir(key: str) -> Path:
+    """An experiment's outcome store."""
+    return data_dir() / "outcomes" / key
+
+
+def exports_dir(scenario: str) -> Path:
+    """Production bundles of one scenario."""
+    return data_dir() / "exports" / scenario
+
+
+def salt_path() -> Path:
+    """The secret salt that pseudonymises user ids (made once, 0600)."""
+    return data_dir() / "id-salt"
+
+
+def mlflow_artifacts_dir(key: str) -> Path:
+    """Artifacts of an experiment in the embedded MLflow store."""
+    return data_dir() / "mlartifacts" / key
 
 
 def tiny_wan_dir() -> Path:
     return data_dir() / "models" / "tiny-wan"
+
+
+def wan_model_dir() -> Path | None:
+    """Local diffusers-format Wan2.2-TI2V-5B (``HIGHLIGHT_LAB_WAN_MODEL``); None when not configured."""
+    value = os.environ.get(ENV_WAN_MODEL)
+    return Path(value) if value else None
+
+
+# -- the team's YAML library -----------------------------------------------------------------
+
+
+def variants_dir() -> Path:
+    return Path(os.environ.get(ENV_VARIANTS, DEFAULT_VARIANTS))
+
+
+def experiments_dir() -> Path:
+    return Path(os.environ.get(ENV_EXPERIMENTS, DEFAULT_EXPERIMENTS))
+
+
+# -- MLflow ----------------------------------------------------------------------------------
+
+
+def tracking_uri() -> str:
+    """A team's server when ``MLFLOW_TRACKING_URI`` is set, else the embedded sqlite store."""
+    return os.environ.get(ENV_TRACKING_URI) or f"sqlite:///{data_dir() / 'mlflow.db'}"
+
+
+def registry_uri() -> str:
+    return os.environ.get(ENV_REGISTRY_URI) or tracking_uri()
+
+
+def mlflow_timeout_s() -> int:
+    return int(os.environ.get(ENV_MLFLOW_TIMEOUT, DEFAULT_MLFLOW_TIMEOUT_S))
+
+
+def mlflow_retries() -> int:
+    return int(os.environ.get(ENV_MLFLOW_RETRIES, DEFAULT_MLFLOW_RETRIES))
+
+
+# -- the studio ------------------------------------------------------------------------------
+
+
+def studio_port() -> int:
+    return int(os.environ.get(ENV_PORT, DEFAULT_PORT))
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """What a front end is started on: the library folders it reads and writes, and where it listens."""
+
+    variants_dir: Path
+    experiments_dir: Path
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+
+    @classmethod
+    def from_env(cls, variants: Path | None = None, experiments: Path | None = None, host: str | None = None,
+                 port: int | None = None) -> LabConfig:
+        """Explicit arguments first, then the environment, then the defaults."""
+        return cls(variants_dir=Path(variants) if variants else variants_dir(),
+                   experiments_dir=Path(experiments) if experiments else experiments_dir(),
+                   host=host or DEFAULT_HOST, port=port or studio_port())

@@ -26,3 +26,11 @@ class VariantError(LabError):
 
 class VersionConflict(LabError):
     """Someone saved the variant since the version an edit was based on."""
+
+
+class ExperimentError(LabError):
+    """An experiment spec that cannot run as written."""
+
+
+class OutOfMemory(LabError):
+    """The model ran out of GPU memory at this level; the renderer retries one level down."""

@@ -50,8 +50,8 @@ def library(tmp_path: Path) -> Path:
 @pytest.fixture
 def lab_env(tmp_path, monkeypatch):
     """A private lab: its own data folder (MLflow store, outcomes) and a copy of the experiments."""
-    from lab.experiments import ExperimentLibrary
-    from lab.variants import VariantLibrary
+    from lab.experiments.spec import ExperimentLibrary
+    from lab.library.versions import VariantLibrary
 
     home = tmp_path / "home"
     monkeypatch.setenv("HIGHLIGHT_LAB_HOME", str(home))
@@ -97,7 +97,8 @@ def serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path | None = None
                 time.sleep(0.5)
             yield proc
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(20)
             except subprocess.TimeoutExpired:

@@ -11,9 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from lab.events import parse_event  # noqa: E402
+from lab.library.events import parse_event  # noqa: E402
+from lab.library.schema import with_changes  # noqa: E402
+from lab.library.versions import VariantLibrary  # noqa: E402
 from lab.render.pipeline import render  # noqa: E402
-from lab.variants import VariantLibrary, with_changes  # noqa: E402
 
 NAMES = {"en": ("Alice", "Bob"), "zh-CN": ("小明", "李雷")}
 RANKS = {"rank_up": (3, 2), "defend": (1, 1), "first_entry": (None, 15)}

@@ -16,10 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from analysis.engine import AnalysisResult, ArmData, Options, analyze
-from analysis.ingest import COUNT_COLUMNS, EVENT_COLUMNS, Dataset, OutcomeError, columns_of, load
-from lab import config, tracking
+from analysis.ingest import (
+    COUNT_COLUMNS,
+    EVENT_COLUMNS,
+    Dataset,
+    OutcomeError,
+    columns_of,
+    detect_kind,
+    load,
+    reader,
+)
+from lab import config
 from lab.errors import LabError
-from lab.experiments import Experiment, ExperimentLibrary
+from lab.experiments import privacy
+from lab.experiments.spec import Experiment
 from lab.storage import atomic_path, atomic_write_bytes, atomic_write_text, file_lock
 
 
@@ -37,7 +47,7 @@ class IngestResult:
 class OutcomeStore:
     def __init__(self, key: str, root: Path | None = None) -> None:
         self.key = key
-        self.root = Path(root or config.data_dir() / "outcomes" / key)
+        self.root = Path(root or config.outcomes_dir(key))
 
     @property
     def manifest_path(self) -> Path:
@@ -70,7 +80,7 @@ class OutcomeStore:
                 return IngestResult(path.name, digest, m["kind"], m["rows"], True, m.get("skipped", {}), len(done))
             try:
                 cols = columns_of(path)
-                kind = "events" if set(EVENT_COLUMNS) <= set(cols) else "counts"
+                kind = detect_kind(cols) or "counts"  # a file with neither set of columns fails in load()
                 allowed = set(EVENT_COLUMNS if kind == "events" else COUNT_COLUMNS) | {"segment"}
                 allowed |= set(exp.guardrails) if kind == "counts" else set()
                 if kind == "counts":
@@ -102,8 +112,6 @@ class OutcomeStore:
         """Copy the events with user ids replaced by salted hashes (DuckDB, out of core)."""
         import duckdb
 
-        from analysis.ingest import _reader
-
         dest = self.root / "events" / f"{digest}.parquet"
         cols = [c for c in columns_of(path) if c not in EVENT_COLUMNS]
         extra = "".join(f', CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
@@ -114,8 +122,8 @@ class OutcomeStore:
                     f"""COPY (SELECT substr(sha256($salt || CAST(user_id AS VARCHAR)), 1, 20) AS user_id,
                               CAST(variant AS VARCHAR) AS variant, CAST(timestamp AS TIMESTAMP) AS timestamp,
                               CAST(clicked AS INTEGER) AS clicked{extra}
-                       FROM {_reader(path)}) TO '{tmp}' (FORMAT parquet)""",
-                    {"salt": tracking.salt()},
+                       FROM {reader(path)}) TO '{tmp}' (FORMAT parquet)""",
+                    {"salt": privacy.salt()},
                 )
         finally:
             con.close()
@@ -144,18 +152,8 @@ class OutcomeStore:
 
 
 def analyze_experiment(exp: Experiment, store: OutcomeStore) -> tuple[AnalysisResult, Dataset]:
+    """The experiment's analysis over everything in its store, with the spec's alpha, mode, weights and plan."""
     data = store.dataset(exp)
     options = Options(control=exp.control, alpha=exp.alpha, weights=exp.weights, mode=exp.mode,
                       mde_rel=exp.plan.mde_rel, power=exp.plan.power)
     return analyze(data.arms, options, segments=data.segments or None, notes=data.all_notes()), data
-
-
-def ingest_and_track(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
-                     ) -> tuple[list[IngestResult], AnalysisResult]:
-    """Add outcome files to the store, then update each arm's MLflow metrics (one step per stored file)."""
-    store = OutcomeStore(exp.key)
-    results = [store.ingest(exp, path) for path in paths]
-    result, _ = analyze_experiment(exp, store)
-    tracking.track_arms(exp, experiments.pinned_variants(exp), previews=False)
-    tracking.log_arm_metrics(exp.key, result, step=results[-1].files_in_store)
-    return results, result

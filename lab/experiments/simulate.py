@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lab.assignment import assign
 from lab.errors import LabError
-from lab.experiments import Experiment
+from lab.experiments.assignment import assign
+from lab.experiments.spec import Experiment
 
 
 def simulate(exp: Experiment, true_ctr: dict[str, float], daily: int, days: int, out_dir: Path, seed: int = 0,

@@ -14,20 +14,18 @@ from typing import Any
 
 import yaml
 
-from lab.errors import LabError
+from analysis.engine import MODES
+from lab.errors import ExperimentError, LabError
+from lab.library.events import SCENARIOS
+from lab.library.schema import ID_RE
+from lab.library.variant import Variant
+from lab.library.versions import VariantLibrary
 from lab.storage import atomic_write_text, file_lock
-from lab.variants import SCENARIOS, Variant, VariantLibrary
 
 STATUSES = ("draft", "running", "stopped", "shipped")
 NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
-MODES = ("fixed", "sequential")
-KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 VERSION_RE = re.compile(r"^[0-9a-f]{12}$")
 WEIGHT_TOLERANCE = 1e-6
-
-
-class ExperimentError(LabError):
-    """An experiment spec that cannot run as written."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,7 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
         return data[name]
 
     key = str(need("key"))
-    if not KEY_RE.match(key):
+    if not ID_RE.match(key):
         raise ExperimentError(f"{where}: key", f"{key!r} is not a valid key",
                               "use lower-case letters, digits, '-' and '_'")
     scenario = need("scenario")

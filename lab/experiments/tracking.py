@@ -7,16 +7,14 @@ keep only salted hashes of user ids, and names never reach MLflow.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lab import config
-from lab.storage import atomic_write_bytes, file_lock
 
 KIND = "highlight_lab.kind"
 ARM = "highlight_lab.arm"
@@ -26,7 +24,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
 def tracking_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{config.data_dir() / 'mlflow.db'}"
+    return config.tracking_uri()
 
 
 def is_embedded() -> bool:
@@ -40,7 +38,7 @@ def configure() -> Any:
     config.data_dir().mkdir(parents=True, exist_ok=True)
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI", uri))
+    mlflow.set_registry_uri(config.registry_uri())
     return mlflow
 
 
@@ -54,7 +52,7 @@ def experiment_id(key: str) -> str:
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    location = (config.data_dir() / "mlartifacts" / key).as_uri() if is_embedded() else None
+    location = config.mlflow_artifacts_dir(key).as_uri() if is_embedded() else None
     try:
         return mlflow.create_experiment(name, artifact_location=location, tags={KIND: "ab-test"})
     except Exception:  # created by a concurrent process in between
@@ -62,25 +60,6 @@ def experiment_id(key: str) -> str:
         if found is None:
             raise
         return found.experiment_id
-
-
-# -- ids ---------------------------------------------------------------------------------
-
-
-def salt() -> str:
-    """The lab's secret salt for hashing user ids, made once (0600) under the data folder."""
-    path = config.data_dir() / "id-salt"
-    if not path.exists():
-        with file_lock(config.data_dir() / ".salt.lock"):
-            if not path.exists():
-                atomic_write_bytes(path, secrets.token_hex(32).encode())
-                os.chmod(path, 0o600)
-    return path.read_text().strip()
-
-
-def hash_id(user_id: str) -> str:
-    """A salted SHA-256 pseudonym (20 hex digits) for a user id: stable within this lab, useless outside it."""
-    return hashlib.sha256((salt() + user_id).encode("utf-8")).hexdigest()[:20]
 
 
 # -- runs --------------------------------------------------------------------------------
@@ -116,7 +95,12 @@ def arm_runs(key: str) -> dict[str, str]:
     return {r.data.tags[ARM]: r.info.run_id for r in runs}
 
 
-def track_arms(exp: Any, variants: list[Any], previews: bool = True, logo_root: Path | None = None) -> dict[str, str]:
+# Renders a variant's preview into a folder and returns the files to log; the experiments workflow passes
+# one in, so tracking (infrastructure) never imports the renderer (a feature).
+PreviewMaker = Callable[[Any, Path], list[str]]
+
+
+def track_arms(exp: Any, variants: list[Any], preview: PreviewMaker | None = None) -> dict[str, str]:
     """Make sure each arm has a run with its params, variant YAML and (optionally) a rendered preview."""
     mlflow = configure()
     eid = experiment_id(exp.key)
@@ -131,13 +115,8 @@ def track_arms(exp: Any, variants: list[Any], previews: bool = True, logo_root: 
                 yaml_path = Path(tmp) / f"{variant.id}.yaml"
                 yaml_path.write_text(variant.to_yaml(), encoding="utf-8")
                 mlflow.log_artifact(str(yaml_path), artifact_path="variant")
-                if previews:
-                    from lab.events import sample_event
-                    from lab.render.pipeline import render
-
-                    r = render(variant, sample_event(variant.scenario), Path(tmp) / "preview.mp4", backend="motion",
-                               logo_root=logo_root)
-                    for path in (r.path, r.poster, r.contact_sheet, r.sidecar):
+                if preview is not None:
+                    for path in preview(variant, Path(tmp)):
                         mlflow.log_artifact(path, artifact_path="preview")
             existing[arm.variant] = run.info.run_id
     return existing

@@ -11,11 +11,13 @@ import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from lab.errors import EventError
 
-KINDS = ("rank_up", "defend", "first_entry")
+# The kinds of rank event, which are also a variant's and an experiment's scenario.
+Scenario = Literal["rank_up", "defend", "first_entry"]
+SCENARIOS: tuple[str, ...] = get_args(Scenario)
 FIELDS = ("event", "user", "user_id", "old_rank", "new_rank", "rival", "challenge", "event_id", "locale")
 REQUIRED = ("event", "user", "new_rank")
 NAME_MAX = 40
@@ -87,8 +89,8 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
         if data.get(name) is None:
             raise EventError(f"{where}.{name}", "is required")
     kind = data["event"]
-    if kind not in KINDS:
-        raise EventError(f"{where}.event", f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+    if kind not in SCENARIOS:
+        raise EventError(f"{where}.event", f"unknown kind {kind!r}", f"use one of {', '.join(SCENARIOS)}")
 
     user = _name(data["user"], f"{where}.user")
     rival = _name(data["rival"], f"{where}.rival") if data.get("rival") is not None else None

@@ -19,16 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from lab.errors import LabError
+from lab.errors import LabError, OutOfMemory
+from lab.library.variant import GenerationPlan, Variant
 from lab.render.motion import motion_background
 from lab.render.yuv import rgb_to_yuv420
-from lab.variants import GenerationPlan, Variant
 
 BACKENDS = ("auto", "motion", "wan", "tiny-wan")
-
-
-class OutOfMemory(LabError):
-    """The model ran out of GPU memory at this level; the renderer retries one level down."""
 
 
 @dataclass(frozen=True)

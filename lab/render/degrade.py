@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.models import DEFAULT_MODEL, ModelSpec
-from lab.variants import Variant
+from lab.library.models import DEFAULT_MODEL, ModelSpec
+from lab.library.variant import Variant
 
 # Estimates for Wan2.2-TI2V-5B in bf16 (weights resident on the GPU: transformer ~10 GB, UMT5-XXL ~11 GB,
 # VAE ~1.4 GB), and activation memory / denoising time per latent token. Calibrate with benchmarks/wan_gpu.py.

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from lab.events import RankEvent
+from lab.library.events import RankEvent
+from lab.library.variant import Variant
 from lab.render import text as tx
 from lab.render.motion import hex_rgb
 from lab.render.yuv import Sprite, blend, darken
-from lab.variants import Variant
 
 WORDS = {
     "en": {"welcome": "Welcome!", "places": "▲ {n} places", "place": "▲ 1 place", "defended": "Rank defended",

@@ -18,9 +18,10 @@ import numpy as np
 from PIL import Image
 
 from lab import config
-from lab.errors import LabError
-from lab.events import RankEvent
-from lab.render.backgrounds import Background, BackgroundRequest, MotionBackend, OutOfMemory, make_backend
+from lab.errors import LabError, OutOfMemory
+from lab.library.events import RankEvent
+from lab.library.variant import Variant
+from lab.render.backgrounds import Background, BackgroundRequest, MotionBackend, make_backend
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.degrade import choose_level, free_gpu_bytes
 from lab.render.encode import contact_sheet, encode_mp4
@@ -28,7 +29,6 @@ from lab.render.overlay import CROSSFADE_S, Overlay, end_card
 from lab.render.text import missing_glyphs
 from lab.render.yuv import yuv420_to_rgb
 from lab.storage import atomic_write_text
-from lab.variants import Variant
 
 log = logging.getLogger("lab.render")
 

@@ -1,7 +1,7 @@
 """Highlight Lab studio (Gradio): design variants, preview them, save versions, read experiments.
 
 Plain functions first, then the layout, then the wiring; every function calls the same lab code as the
-CLI. Run: ``highlight-lab studio`` (or ``python -m lab.app``).
+CLI. Run: ``highlight-lab studio`` (or ``python -m lab.studio.app``).
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from lab import config, studio  # noqa: E402
-from lab.cli import default_experiments_dir, default_variants_dir  # noqa: E402
+from lab import config  # noqa: E402
 from lab.errors import LabError  # noqa: E402
-from lab.experiments import ExperimentLibrary  # noqa: E402
-from lab.variants import STYLES, VariantLibrary  # noqa: E402
+from lab.experiments.spec import ExperimentLibrary  # noqa: E402
+from lab.library.variant import STYLES  # noqa: E402
+from lab.library.versions import VariantLibrary  # noqa: E402
+from lab.studio import forms as studio  # noqa: E402
 
-VARIANTS = VariantLibrary(default_variants_dir())
-EXPERIMENTS = ExperimentLibrary(default_experiments_dir(), VARIANTS)
+VARIANTS = VariantLibrary(config.variants_dir())
+EXPERIMENTS = ExperimentLibrary(config.experiments_dir(), VARIANTS)
 FIELDS = list(studio.FORM)
 # Soft's fonts are LocalFont (served by the studio itself); the browser test checks that no request leaves
 # 127.0.0.1.
@@ -106,8 +107,8 @@ def diff(variant_id: str, a: str, b: str) -> str:
 
 def analyze_experiment(key: str) -> tuple[str, Any, list[list[Any]]]:
     from analysis.report import ctr_figure
-    from lab.outcomes import OutcomeStore
-    from lab.outcomes import analyze_experiment as run
+    from lab.experiments.outcomes import OutcomeStore
+    from lab.experiments.outcomes import analyze_experiment as run
 
     try:
         exp = EXPERIMENTS.load(key)
@@ -122,7 +123,7 @@ def analyze_experiment(key: str) -> tuple[str, Any, list[list[Any]]]:
 
 
 def ingest(key: str, file: Any) -> str:
-    from lab.outcomes import ingest_and_track
+    from lab.experiments.workflow import ingest_and_track
 
     if file is None:
         raise gr.Error("Choose a counts or events file first.")
@@ -135,7 +136,7 @@ def ingest(key: str, file: Any) -> str:
 
 
 def export_winner(key: str, arm: str, force: bool, reason: str) -> str:
-    from lab.export import export
+    from lab.experiments.workflow import export
 
     try:
         r = export(EXPERIMENTS, key, arm=arm or None, force=force, reason=reason or None)
@@ -267,9 +268,10 @@ with gr.Blocks(title="Highlight Lab") as demo:
     p_btn.click(power, [p_base, p_mde, p_alpha, p_power, p_arms, p_daily], p_out)
 
 
-def launch(host: str = "127.0.0.1", port: int | None = None, **kwargs: Any) -> None:
+def launch(cfg: config.LabConfig | None = None, **kwargs: Any) -> None:
+    cfg = cfg or config.LabConfig.from_env()
     config.data_dir().mkdir(parents=True, exist_ok=True)
-    demo.launch(server_name=host, server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+    demo.launch(server_name=cfg.host, server_port=cfg.port,
                 allowed_paths=[str(config.data_dir())], ssr_mode=False, theme=THEME, **kwargs)
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from lab import config
 from lab.errors import LabError
-from lab.events import RankEvent, parse_event, sample_event
-from lab.variants import Variant, VariantLibrary, VersionInfo
+from lab.library.events import RankEvent, parse_event, sample_event
+from lab.library.variant import Variant
+from lab.library.versions import VariantLibrary, VersionInfo
 
 # Form field -> variant field path (``__`` separates levels, as in ``with_changes``).
 FORM = {
@@ -64,7 +65,7 @@ def apply_form(base: Variant, form: dict[str, Any]) -> Variant:
         for part in parts[:-1]:
             target = target[part]
         target[parts[-1]] = value
-    from lab.variants import parse_variant
+    from lab.library.schema import parse_variant
 
     return parse_variant(data, f"variant {base.id}")
 

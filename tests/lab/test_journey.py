@@ -6,14 +6,15 @@ import json
 
 import pytest
 
-from lab import tracking
 from lab.errors import LabError
-from lab.events import parse_event
-from lab.export import export, prompt_name, rollback, variant_from_bundle
-from lab.outcomes import OutcomeStore, analyze_experiment
+from lab.experiments import tracking
+from lab.experiments.export import prompt_name, variant_from_bundle
+from lab.experiments.outcomes import OutcomeStore, analyze_experiment
+from lab.experiments.simulate import simulate
+from lab.experiments.workflow import export, rollback, track
+from lab.library.events import parse_event
 from lab.render.encode import probe
 from lab.render.pipeline import render
-from lab.simulate import simulate
 from tests.conftest import REPO, SENTINEL_NAME
 
 KEY = "seed-v1-v2-v3"
@@ -23,7 +24,7 @@ TRUE = {"v1-fast-sprint": 0.23, "v2-slow-motion": 0.31, "v3-rival-ghost": 0.38}
 def run_journey(lab_env, tmp_path, daily=600, previews=False):
     exp = lab_env.load(KEY)
     lab_env.set_status(KEY, "running")
-    tracking.track_arms(exp, lab_env.pinned_variants(exp), previews=previews, logo_root=REPO / "variants")
+    track(lab_env, exp, previews=previews)
     store = OutcomeStore(KEY)
     for step, f in enumerate(simulate(exp, TRUE, daily=daily, days=14, out_dir=tmp_path / "sim"), start=1):
         store.ingest(exp, f)
@@ -109,7 +110,7 @@ def test_export_is_refused_on_srm_and_without_a_winner(lab_env, tmp_path):
 
 def test_no_name_or_raw_user_id_reaches_mlflow(lab_env, tmp_path):
     exp = lab_env.load(KEY)
-    tracking.track_arms(exp, lab_env.pinned_variants(exp), previews=False)
+    track(lab_env, exp, previews=False)
     raw = tmp_path / "events.csv"
     rows = ["user_id,variant,timestamp,clicked"]
     for i in range(300):

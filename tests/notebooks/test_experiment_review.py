@@ -4,8 +4,8 @@ import nbformat
 from nbclient import NotebookClient
 
 from analysis.report import html_report
-from lab import tracking
-from lab.outcomes import analyze_experiment
+from lab.experiments import tracking
+from lab.experiments.outcomes import analyze_experiment
 from tests.conftest import REPO
 from tests.lab.test_journey import KEY, run_journey
 

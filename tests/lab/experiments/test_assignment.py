@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from lab.assignment import assign, bucket_ranges, choose, fnv1a32, gb_hash
+from lab.experiments.assignment import assign, bucket_ranges, choose, fnv1a32, gb_hash
 from tests.conftest import SHARED
 
 VECTORS = json.loads((SHARED / "reference" / "assignment_hash_vectors.json").read_text())["cases"]

@@ -6,9 +6,9 @@ import shutil
 import pytest
 import yaml
 
-from lab.errors import LabError
-from lab.experiments import ExperimentError, ExperimentLibrary, parse_experiment
-from lab.variants import VariantLibrary
+from lab.errors import ExperimentError, LabError
+from lab.experiments.spec import ExperimentLibrary, parse_experiment
+from lab.library.versions import VariantLibrary
 from tests.conftest import REPO
 
 SPEC = yaml.safe_load((REPO / "experiments" / "seed-v1-v2-v3.yaml").read_text())

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import tracking
-from lab.export import export, prompt_name
-from lab.outcomes import OutcomeStore, analyze_experiment
+from lab.experiments import tracking
+from lab.experiments.export import prompt_name
+from lab.experiments.outcomes import OutcomeStore, analyze_experiment
+from lab.experiments.workflow import export, track
 from tests.conftest import free_port, serve
 
 KEY = "seed-v1-v2-v3"
@@ -32,7 +33,7 @@ def test_track_ingest_and_export_through_a_real_server(lab_env, mlflow_server, t
     url, server_dir = mlflow_server
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     exp = lab_env.load(KEY)
-    tracking.track_arms(exp, lab_env.pinned_variants(exp), previews=False)
+    track(lab_env, exp, previews=False)
     counts = tmp_path / "counts.csv"
     counts.write_text("variant,impressions,clicks\nv1-fast-sprint,3000,690\nv2-slow-motion,3000,930\n"
                       "v3-rival-ghost,3000,1140\n")

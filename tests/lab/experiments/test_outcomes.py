@@ -4,8 +4,8 @@ import duckdb
 import pytest
 
 from lab.errors import LabError
-from lab.outcomes import OutcomeStore, analyze_experiment
-from lab.simulate import simulate
+from lab.experiments.outcomes import OutcomeStore, analyze_experiment
+from lab.experiments.simulate import simulate
 
 ARMS = "v1-fast-sprint", "v2-slow-motion", "v3-rival-ghost"
 TRUE = dict(zip(ARMS, (0.23, 0.31, 0.38), strict=True))

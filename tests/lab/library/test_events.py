@@ -3,7 +3,7 @@ import json
 import pytest
 
 from lab.errors import EventError
-from lab.events import parse_event, sample_event
+from lab.library.events import parse_event, sample_event
 
 BASE = {"event": "rank_up", "user": "Alice", "user_id": "u-123", "old_rank": 3, "new_rank": 2,
         "rival": "Bob", "challenge": "Weekly 5K", "event_id": "e-1", "locale": "en"}

@@ -10,7 +10,8 @@ import textwrap
 import pytest
 
 from lab.errors import VariantError, VersionConflict
-from lab.variants import VariantLibrary, with_changes
+from lab.library.schema import with_changes
+from lab.library.versions import VariantLibrary
 from tests.conftest import REPO
 
 
@@ -96,7 +97,8 @@ def _save_one(root, variant, base, results):
 CRASH = textwrap.dedent(
     """
     import os, signal, sys
-    from lab.variants import VariantLibrary, with_changes
+    from lab.library.schema import with_changes
+    from lab.library.versions import VariantLibrary
     lib = VariantLibrary(sys.argv[1])
     v = lib.load("v3-rival-ghost")
     edit = with_changes(v, title="half-written " * 200)

@@ -1,7 +1,7 @@
 import pytest
 
-from lab.models import WAN22_TI2V_5B as M
-from lab.models import plan_size
+from lab.library.models import WAN22_TI2V_5B as M
+from lab.library.models import plan_size
 
 
 def test_the_seeds_config_is_snapped_visibly():

@@ -4,8 +4,11 @@ import pytest
 import yaml
 
 from lab.errors import VariantError
-from lab.events import parse_event, sample_event
-from lab.variants import SCENARIOS, STYLES, VariantLibrary, parse_variant, template_variables, with_changes
+from lab.library.events import SCENARIOS, parse_event, sample_event
+from lab.library.schema import parse_variant, with_changes
+from lab.library.templates import template_variables
+from lab.library.variant import STYLES
+from lab.library.versions import VariantLibrary
 from tests.conftest import REPO, SENTINEL_NAME
 
 V3 = yaml.safe_load((REPO / "variants" / "v3-rival-ghost.yaml").read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 import pytest
 
-from lab.events import parse_event
-from lab.variants import VariantLibrary, with_changes
+from lab.library.events import parse_event
+from lab.library.schema import with_changes
+from lab.library.versions import VariantLibrary
 from tests.conftest import REPO
 
 SMALL = {"generation__width": 320, "generation__height": 192, "generation__fps": 12, "generation__duration_s": 2.0}

@@ -3,9 +3,9 @@
 import pytest
 
 from lab.errors import LabError
+from lab.library.versions import VariantLibrary
 from lab.render.degrade import choose_level, estimate
 from lab.render.pipeline import render
-from lab.variants import VariantLibrary
 from tests.conftest import REPO
 from tests.lab.render.conftest import event_for, small
 

@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 from lab.errors import LabError
+from lab.library.versions import VariantLibrary
 from lab.render.encode import probe
 from lab.render.overlay import END_CARD_MIN_S
 from lab.render.pipeline import render
-from lab.variants import VariantLibrary
 from tests.conftest import REPO
 from tests.lab.render.conftest import event_for, small
 

@@ -10,8 +10,9 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+from lab.library.schema import with_changes
+from lab.library.versions import VariantLibrary
 from lab.render.encode import probe
-from lab.variants import VariantLibrary, with_changes
 from tests.conftest import REPO, free_port, serve
 
 CHROMIUM = "/usr/bin/chromium"

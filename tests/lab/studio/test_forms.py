@@ -2,9 +2,9 @@
 
 import pytest
 
-from lab import studio
 from lab.errors import LabError
-from lab.variants import VariantLibrary
+from lab.library.versions import VariantLibrary
+from lab.studio import forms as studio
 from tests.conftest import REPO, SENTINEL_NAME
 
 V3 = VariantLibrary(REPO / "variants").load("v3-rival-ghost")

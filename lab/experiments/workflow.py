@@ -1,0 +1,191 @@
+"""The experiment workflow: the functions the CLI and the studio both call, so neither holds logic the
+other lacks. Each step is one function: track the arms, ingest outcomes, analyse and log, export, roll back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from analysis.engine import AnalysisResult, Options, analyze
+from analysis.ingest import Dataset, OutcomeError, load
+from analysis.report import html_report
+from lab.errors import LabError
+from lab.experiments import export as export_mod
+from lab.experiments import tracking
+from lab.experiments.outcomes import IngestResult, OutcomeStore, analyze_experiment
+from lab.experiments.spec import Experiment, ExperimentLibrary
+from lab.library.events import sample_event
+from lab.library.variant import Variant
+from lab.storage import atomic_write_text
+
+
+def preview_maker(logo_root: Path | None) -> tracking.PreviewMaker:
+    """Render a variant's sample event on the motion backend: the preview an arm's MLflow run carries."""
+
+    def make(variant: Variant, folder: Path) -> list[str]:
+        from lab.render.pipeline import render
+
+        r = render(variant, sample_event(variant.scenario), folder / "preview.mp4", backend="motion",
+                   logo_root=logo_root)
+        return [p for p in (r.path, r.poster, r.contact_sheet, r.sidecar) if p]
+
+    return make
+
+
+def track(experiments: ExperimentLibrary, exp: Experiment, previews: bool = True) -> dict[str, str]:
+    """Make sure each arm has its MLflow run (params, variant YAML, and a preview video unless ``previews`` is off)."""
+    maker = preview_maker(experiments.variants.root) if previews else None
+    return tracking.track_arms(exp, experiments.pinned_variants(exp), preview=maker)
+
+
+def ingest_and_track(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
+                     ) -> tuple[list[IngestResult], AnalysisResult]:
+    """Add outcome files to the store, then update each arm's MLflow metrics (one step per stored file)."""
+    store = OutcomeStore(exp.key)
+    results = [store.ingest(exp, path) for path in paths]
+    result, _ = analyze_experiment(exp, store)
+    track(experiments, exp, previews=False)
+    tracking.log_arm_metrics(exp.key, result, step=results[-1].files_in_store)
+    return results, result
+
+
+@dataclass(frozen=True)
+class LoggedAnalysis:
+    """An analysis of an experiment's stored outcomes, as logged to MLflow."""
+
+    result: AnalysisResult
+    data: Dataset
+    report_html: str
+    run_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.result.to_dict()
+        out["mlflow_run_id"] = self.run_id
+        return out
+
+
+def analyze_and_log(experiments: ExperimentLibrary, key: str, report: Path | None = None) -> LoggedAnalysis:
+    """Analyse everything stored for experiment ``key`` and log it as an MLflow run (result JSON, HTML report).
+
+    Every analysis is a run, whether the CLI or the studio asked for it.
+    """
+    exp = experiments.load(key)
+    result, data = analyze_experiment(exp, OutcomeStore(exp.key))
+    page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {exp.key}")
+    if report is not None:
+        atomic_write_text(Path(report), page)
+    track(experiments, exp, previews=False)
+    run_id = tracking.log_analysis(exp.key, result, page, {"kind": data.kind, "rows": data.rows,
+                                                           "skipped": data.skipped})
+    return LoggedAnalysis(result, data, page, run_id)
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """An analysis of one outcome file, outside any experiment (``highlight-lab analyze FILE``)."""
+
+    result: AnalysisResult
+    data: Dataset
+    file: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.result.to_dict()
+        out["input"] = {"file": self.file, "kind": self.data.kind, "rows": self.data.rows,
+                        "skipped": self.data.skipped}
+        return out
+
+
+def analyze_file(path: Path, options: Options, segment: str | None = None, start: Any = None, end: Any = None,
+                 report: Path | None = None) -> FileAnalysis:
+    """Analyse a counts or events file with the given options; optionally write the HTML report."""
+    try:
+        data = load(Path(path), segment=segment, start=start, end=end)
+        result = analyze(data.arms, options, segments=data.segments or None, notes=data.all_notes())
+    except (OutcomeError, ValueError) as exc:
+        raise LabError("analyze", str(exc)) from None
+    if report is not None:
+        page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {path}")
+        atomic_write_text(Path(report), page)
+    return FileAnalysis(result, data, str(path))
+
+
+def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, force: bool = False,
+           reason: str | None = None, out: Path | None = None) -> export_mod.ExportResult:
+    """Ship the winner (or, forced with a reason, another arm): registry alias ``production`` + bundle.
+
+    Refused when the analysis found a sample ratio mismatch or no winner, unless forced with a reason, which
+    is recorded on the prompt version and in the bundle.
+    """
+    exp = experiments.load(key)
+    if force and not (reason and reason.strip()):
+        raise LabError("export", "--force needs --reason", "say why the analysis is overridden; it is recorded")
+    if arm is not None and arm not in exp.arm_ids:
+        raise LabError("--arm", f"{arm!r} is not an arm of {key}", f"arms: {', '.join(exp.arm_ids)}")
+    result, _ = analyze_experiment(exp, OutcomeStore(key))
+    decision = result.decision
+    if decision.action == "invalid_srm" and not force:
+        raise LabError(f"export {key}", "refused: the analysis found a sample ratio mismatch "
+                       f"(p = {result.srm.p_value:.2g})", "fix assignment or logging; or --force --reason")
+    if decision.action != "ship" and not force:
+        raise LabError(f"export {key}", f"refused: the analysis says '{decision.headline}', not a winner",
+                       "keep the test running; or --force --arm ARM --reason TEXT")
+    chosen = arm or (decision.arm if decision.action == "ship" else None)
+    if chosen is None:
+        raise LabError("export", "there is no winner to export", "name the arm to ship with --arm")
+    if decision.action == "ship" and chosen != decision.arm and not force:
+        raise LabError(f"export {key}", f"refused: the analysis ships {decision.arm}, not {chosen}",
+                       "export the winner; or --force --reason")
+    forced = decision.action != "ship" or chosen != decision.arm
+    variant = experiments.variants.load_version(chosen, next(a.version for a in exp.arms if a.variant == chosen))
+
+    mlflow = tracking.configure()
+    name = export_mod.prompt_name(exp.scenario)
+    previous = export_mod.production_version(name)
+    tags = {"experiment": key, "arm": chosen, "variant_version": variant.version,
+            "content_hash": variant.content_hash, "decision": decision.headline, "forced": str(forced).lower(),
+            export_mod.PREVIOUS: str(previous) if previous is not None else ""}
+    if forced:
+        tags["force_reason"] = reason.strip()
+    pv = mlflow.genai.register_prompt(name=name, template=variant.prompt_template,
+                                      commit_message=f"{key}: {decision.headline}" + (" (forced)" if forced else ""),
+                                      tags=tags)
+    mlflow.genai.set_prompt_alias(name, alias=export_mod.ALIAS, version=pv.version)
+
+    bundle = export_mod.make_bundle(variant, exp.key, decision, forced, reason, name, int(pv.version))
+    text = json.dumps(bundle, ensure_ascii=False, indent=2)
+    folder = export_mod.bundle_dir(exp.scenario)
+    atomic_write_text(folder / f"v{pv.version}.json", text)
+    atomic_write_text(folder / "production.json", text)
+    if out:
+        atomic_write_text(Path(out), text)
+    with mlflow.start_run(experiment_id=tracking.experiment_id(key), run_name=f"export {chosen}"):
+        mlflow.set_tags({tracking.KIND: "export", tracking.ARM: chosen, "highlight_lab.forced": str(forced).lower()})
+        mlflow.log_dict(bundle, "production_bundle.json")
+    if exp.status in ("running", "stopped"):
+        if exp.status == "running":
+            experiments.set_status(key, "stopped")
+        experiments.set_status(key, "shipped")
+    return export_mod.ExportResult(exp.scenario, chosen, name, int(pv.version), previous,
+                        str(Path(out) if out else folder / "production.json"), forced, decision.headline)
+
+def rollback(scenario: str) -> tuple[int, int]:
+    """Move ``production`` back to the version it pointed at before the last export; returns (from, to)."""
+    mlflow = tracking.configure()
+    name = export_mod.prompt_name(scenario)
+    current = export_mod.production_version(name)
+    if current is None:
+        raise LabError(f"rollback {scenario}", f"prompt {name} has no production version")
+    pv = mlflow.genai.load_prompt(f"prompts:/{name}/{current}")
+    previous = (pv.tags or {}).get(export_mod.PREVIOUS) or ""
+    if not previous:
+        raise LabError(f"rollback {scenario}", f"version {current} was the first production version",
+                       "there is nothing earlier to roll back to")
+    mlflow.genai.set_prompt_alias(name, alias=export_mod.ALIAS, version=int(previous))
+    folder = export_mod.bundle_dir(scenario)
+    saved = folder / f"v{previous}.json"
+    if saved.exists():
+        atomic_write_text(folder / "production.json", saved.read_text(encoding="utf-8"))
+    return current, int(previous)

@@ -1,0 +1,1 @@
+"""The design library: rank events, model constraints, variants and their versioned YAML store."""

@@ -1,0 +1,265 @@
+"""The YAML reader: parsed YAML in, a validated object out, every refusal naming the exact key.
+
+``Fields`` reads one mapping with typed getters; ``parse_variant`` builds a variant with it, and experiment
+specs share its id pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lab.errors import VariantError
+from lab.library.events import LOCALE_RE, SCENARIOS
+from lab.library.models import DEFAULT_MODEL
+from lab.library.templates import check_template
+from lab.library.variant import (
+    CORNERS,
+    CTA_MAX,
+    DEFAULT_LADDER,
+    LADDER_KEYS,
+    REQUIRED_LOCALES,
+    STYLES,
+    Brand,
+    Effects,
+    Generation,
+    Variant,
+)
+
+# Variant ids and experiment keys: safe as file names, URLs and MLflow names.
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def parse_variant(data: Any, where: str) -> Variant:
+    """Build a variant from parsed YAML, refusing anything outside the schema with its location."""
+    obj = Fields(data, where)
+    variant_id = obj.str("id")
+    if not ID_RE.match(variant_id):
+        raise VariantError(
+            f"{where}: id",
+            f"{variant_id!r} is not a valid id",
+            "use lower-case letters, digits, '-' and '_' (at most 64 characters)",
+        )
+    scenario = obj.choice("scenario", SCENARIOS)
+    style = obj.choice("style", STYLES)
+    prompt = obj.obj("prompt")
+    template = prompt.str("template")
+    negative = prompt.str("negative", default="", allow_empty=True)
+    prompt.done()
+    check_template(template, scenario, f"{where}: prompt.template")
+    check_template(negative, scenario, f"{where}: prompt.negative")
+
+    cta_obj = obj.obj("cta")
+    cta: dict[str, str] = {}
+    for tag in list(cta_obj.data):
+        if not isinstance(tag, str) or not LOCALE_RE.match(tag):
+            raise VariantError(f"{where}: cta", f"{tag!r} is not a language tag", "use tags such as en, zh-CN")
+        text = cta_obj.str(tag)
+        if len(text) > CTA_MAX:
+            raise VariantError(
+                f"{where}: cta.{tag}",
+                f"is {len(text)} characters long; a button holds at most {CTA_MAX}",
+            )
+        cta[tag] = text
+    for tag in REQUIRED_LOCALES:
+        if tag not in cta:
+            raise VariantError(f"{where}: cta", f"has no {tag!r} copy", f"add cta.{tag}: it is the fallback locale")
+
+    brand = _parse_brand(obj.obj("brand", optional=True), where)
+    effects = _parse_effects(obj.obj("effects", optional=True))
+    generation = _parse_generation(obj.obj("generation", optional=True))
+    degrade = _parse_ladder(obj.get("degrade", list(DEFAULT_LADDER)), f"{where}: degrade")
+    title = obj.str("title")
+    obj.done()
+    return Variant(
+        id=variant_id,
+        title=title,
+        scenario=scenario,
+        style=style,
+        prompt_template=template,
+        negative_prompt=negative,
+        cta=cta,
+        brand=brand,
+        effects=effects,
+        generation=generation,
+        degrade=degrade,
+    )
+
+
+def _parse_brand(obj: Fields, where: str) -> Brand:
+    default = Brand()
+    primary = obj.color("primary", default.primary)
+    accent = obj.color("accent", default.accent)
+    logo = obj.str("logo", default=None)
+    corner = obj.choice("logo_corner", CORNERS, default=default.logo_corner)
+    font = obj.str("font", default=default.font)
+    obj.done()
+    return Brand(primary=primary, accent=accent, logo=logo, logo_corner=corner, font=font)
+
+
+def _parse_effects(obj: Fields) -> Effects:
+    default = Effects()
+    particles = obj.bool("particles", default.particles)
+    intensity = obj.number("intensity", default.intensity, low=0.0, high=1.0)
+    obj.done()
+    return Effects(particles=particles, intensity=intensity)
+
+
+def _parse_generation(obj: Fields) -> Generation:
+    d = Generation()
+    gen = Generation(
+        width=obj.int("width", d.width, low=64, high=DEFAULT_MODEL.max_side),
+        height=obj.int("height", d.height, low=64, high=DEFAULT_MODEL.max_side),
+        fps=obj.int("fps", d.fps, low=1, high=60),
+        duration_s=obj.number("duration_s", d.duration_s, low=0.5, high=10.0),
+        steps=obj.int("steps", d.steps, low=1, high=200),
+        guidance=obj.number("guidance", d.guidance, low=0.0, high=30.0),
+        seed=obj.int("seed", d.seed, low=0, high=2**32 - 1),
+    )
+    obj.done()
+    return gen
+
+
+def _parse_ladder(value: Any, where: str) -> tuple[dict[str, Any], ...]:
+    if not isinstance(value, list):
+        raise VariantError(where, f"must be a list of steps, got {type(value).__name__}")
+    steps = []
+    for i, raw in enumerate(value):
+        step = Fields(raw, f"{where}[{i}]")
+        out: dict[str, Any] = {}
+        if "height" in step.data:
+            out["height"] = step.int("height", 0, low=64, high=DEFAULT_MODEL.max_side)
+        if "duration_s" in step.data:
+            out["duration_s"] = step.number("duration_s", 0.0, low=0.5, high=10.0)
+        if "particles" in step.data:
+            out["particles"] = step.bool("particles", True)
+        if "backend" in step.data:
+            out["backend"] = step.choice("backend", ("motion",))
+        step.done()
+        if not out:
+            raise VariantError(f"{where}[{i}]", "is empty", f"give one of {', '.join(LADDER_KEYS)}")
+        steps.append(out)
+    return tuple(steps)
+
+
+class Fields:
+    """A YAML mapping being read: typed getters that name the exact key on error."""
+
+    def __init__(self, data: Any, where: str, prefix: str = "") -> None:
+        if not isinstance(data, dict):
+            raise VariantError(where + (f": {prefix.rstrip('.')}" if prefix else ""),
+                               f"must be a mapping, got {_type_name(data)}")
+        self.data = data
+        self.where = where
+        self.prefix = prefix
+        self.used: set[str] = set()
+
+    def _loc(self, key: str) -> str:
+        return f"{self.where}: {self.prefix}{key}"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.used.add(key)
+        return self.data.get(key, default)
+
+    def obj(self, key: str, optional: bool = False) -> Fields:
+        value = self.get(key)
+        if value is None:
+            if not optional:
+                raise VariantError(self._loc(key), "is required")
+            value = {}
+        return Fields(value, self.where, f"{self.prefix}{key}.")
+
+    def str(self, key: str, default: Any = ..., allow_empty: bool = False) -> Any:
+        value = self.get(key)
+        if value is None:
+            if default is ...:
+                raise VariantError(self._loc(key), "is required")
+            return default
+        if not isinstance(value, str):
+            raise VariantError(self._loc(key), f"must be text, got {_type_name(value)}")
+        if not allow_empty and not value.strip():
+            raise VariantError(self._loc(key), "must not be empty")
+        return value
+
+    def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> str:
+        value = self.str(key, default=default if default is not None else ...)
+        if value not in options:
+            raise VariantError(self._loc(key), f"{value!r} is not one of {', '.join(options)}")
+        return value
+
+    def color(self, key: str, default: str) -> str:
+        value = self.str(key, default=default)
+        if not COLOR_RE.match(value):
+            raise VariantError(self._loc(key), f"{value!r} is not a colour", "write it as #RRGGBB, e.g. #4CAF50")
+        return value.upper()
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise VariantError(self._loc(key), f"must be true or false, got {_type_name(value)}")
+        return value
+
+    def int(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise VariantError(self._loc(key), f"must be a whole number, got {_type_name(value)}")
+        if not low <= value <= high:
+            raise VariantError(self._loc(key), f"must be between {low} and {high}, got {value}")
+        return value
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise VariantError(self._loc(key), f"must be a number, got {_type_name(value)}")
+        if not low <= value <= high:
+            raise VariantError(self._loc(key), f"must be between {low:g} and {high:g}, got {value:g}")
+        return float(value)
+
+    def done(self) -> None:
+        unknown = [k for k in self.data if k not in self.used]
+        if unknown:
+            raise VariantError(self._loc(str(unknown[0])), "is not a known field",
+                               "check the spelling against the variant schema in the README")
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {str: "text", bool: "true/false", int: "a whole number", float: "a number", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__) + (
+        f" {value!r}" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else "")
+
+
+def load_variant_file(path: Path) -> Variant:
+    """Read and validate one variant YAML file; errors name the file and the key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise VariantError(str(path), "no such file") from None
+    except UnicodeDecodeError:
+        raise VariantError(str(path), "is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise VariantError(str(path), f"is not valid YAML{at}: {problem}") from None
+    return parse_variant(data, str(path))
+
+
+def with_changes(variant: Variant, **changes: Any) -> Variant:
+    """A copy with fields changed, re-validated through the schema (so edits cannot skip a rule)."""
+    data = variant.to_dict()
+    for key, value in changes.items():
+        target = data
+        parts = key.split("__")
+        for part in parts[:-1]:
+            target = target[part]
+        target[parts[-1]] = value
+    return parse_variant(data, f"variant {variant.id}")

@@ -1,0 +1,238 @@
+"""The versioned library: a folder of variants, every saved version kept, immutable, for pinning and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lab.errors import LabError, VariantError, VersionConflict
+from lab.library.schema import load_variant_file, parse_variant
+from lab.library.variant import Variant
+from lab.storage import atomic_write_text, file_lock
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    hash: str
+    parent: str | None
+    saved_at: str
+    author: str | None
+    note: str | None
+
+    @property
+    def short(self) -> str:
+        return self.hash[:12]
+
+
+class VariantLibrary:
+    """A folder of variants: ``<id>.yaml`` is the current version of each, and
+    ``versions/<id>/<hash>.yaml`` keeps every saved version, immutable, for pinning and history."""
+
+    VERSIONS = "versions"
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    # paths
+    def path(self, variant_id: str) -> Path:
+        return self.root / f"{variant_id}.yaml"
+
+    def _version_dir(self, variant_id: str) -> Path:
+        return self.root / self.VERSIONS / variant_id
+
+    def _lock(self) -> Any:
+        return file_lock(self.root / ".lock")
+
+    # reading
+    def ids(self) -> list[str]:
+        return sorted(p.stem for p in self.root.glob("*.yaml"))
+
+    def load(self, variant_id: str) -> Variant:
+        path = self.path(variant_id)
+        if not path.exists():
+            known = ", ".join(self.ids()) or "none"
+            raise VariantError(f"variant {variant_id!r}", f"not found in {self.root}", f"known variants: {known}")
+        variant = load_variant_file(path)
+        if variant.id != variant_id:
+            raise VariantError(str(path), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
+        return variant
+
+    def load_all(self) -> list[Variant]:
+        return [self.load(i) for i in self.ids()]
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """One row per variant for listings: id, version, scenario, style, title, English CTA, recorded."""
+        return [{"id": v.id, "version": v.version, "scenario": v.scenario, "style": v.style, "title": v.title,
+                 "cta_en": v.cta["en"], "recorded": self.is_recorded(v)} for v in self.load_all()]
+
+    def history(self, variant_id: str) -> list[VersionInfo]:
+        """Saved versions, newest first."""
+        infos = []
+        for path in self._version_dir(variant_id).glob("*.yaml"):
+            meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+            infos.append(
+                VersionInfo(meta["hash"], meta.get("parent"), meta["saved_at"], meta.get("author"), meta.get("note"))
+            )
+        return sorted(infos, key=lambda v: v.saved_at, reverse=True)
+
+    def resolve_version(self, variant_id: str, ref: str) -> str:
+        """Full hash for a prefix of at least 7 hex digits, or 'current' for the current file."""
+        if ref == "current":
+            return self.load(variant_id).content_hash
+        if not re.fullmatch(r"[0-9a-f]{7,64}", ref):
+            raise VariantError(f"version {ref!r}", "is not a version hash", "give 7 or more hex digits, or 'current'")
+        matches = [v.hash for v in self.history(variant_id) if v.hash.startswith(ref)]
+        if not matches:
+            raise VariantError(
+                f"variant {variant_id!r}", f"has no saved version {ref}",
+                f"see `highlight-lab variants history {variant_id}`",
+            )
+        if len(matches) > 1:
+            raise VariantError(f"version {ref!r}", "matches several versions", "give more hex digits")
+        return matches[0]
+
+    def load_version(self, variant_id: str, ref: str) -> Variant:
+        full = self.resolve_version(variant_id, ref)
+        if ref == "current":
+            return self.load(variant_id)
+        path = self._version_dir(variant_id) / f"{full[:12]}.yaml"
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+        variant = parse_variant(meta["variant"], str(path))
+        if variant.content_hash != full:
+            raise VariantError(
+                str(path), "content does not match its hash", "the file was edited by hand; restore it from git"
+            )
+        return variant
+
+    def is_recorded(self, variant: Variant) -> bool:
+        return (self._version_dir(variant.id) / f"{variant.version}.yaml").exists()
+
+    def diff(self, variant_id: str, a: str, b: str = "current") -> str:
+        """Unified diff of two versions' canonical YAML; empty when they are the same."""
+        old, new = self.load_version(variant_id, a), self.load_version(variant_id, b)
+        return "".join(
+            difflib.unified_diff(
+                old.to_yaml().splitlines(keepends=True),
+                new.to_yaml().splitlines(keepends=True),
+                fromfile=f"{variant_id}@{old.version}",
+                tofile=f"{variant_id}@{new.version}",
+            )
+        )
+
+    # writing
+    def save(
+        self, variant: Variant, base: str | None, author: str | None = None, note: str | None = None
+    ) -> VersionInfo:
+        """Save ``variant`` as a new version on top of ``base`` (the version the edit started from).
+
+        Refuses with ``VersionConflict`` when the current version is not ``base``: someone else saved
+        in between, and writing now would lose their edit. A new variant is saved with ``base=None``.
+        """
+        with self._lock():
+            path = self.path(variant.id)
+            current = self.load(variant.id) if path.exists() else None
+            if current is None and base is not None:
+                raise VersionConflict(
+                    f"variant {variant.id!r}", f"does not exist, so it cannot be based on version {base[:12]}",
+                    "save it as a new variant (no base)",
+                )
+            if current is not None:
+                if base is None:
+                    raise VersionConflict(
+                        f"variant {variant.id!r}", f"already exists at version {current.version}",
+                        "pass the version your edit started from as the base, or choose another id",
+                    )
+                if not current.content_hash.startswith(base):
+                    raise VersionConflict(
+                        f"variant {variant.id!r}",
+                        f"was saved as version {current.version} since your edit of version {base[:12]}",
+                        "reload it, re-apply your change and save again; nothing was written",
+                    )
+                if current.content_hash == variant.content_hash and self.is_recorded(current):
+                    return self._info(variant)
+            parent = current.content_hash if current is not None else None
+            return self._write(variant, parent, author, note)
+
+    def record(self, variant_id: str, author: str | None = None, note: str | None = None) -> VersionInfo:
+        """Record an edit made to ``<id>.yaml`` outside the lab (by hand, or a git merge) as a version."""
+        with self._lock():
+            variant = self.load(variant_id)
+            if self.is_recorded(variant):
+                return self._info(variant)
+            history = self.history(variant_id)
+            parent = history[0].hash if history else None
+            return self._write(variant, parent, author, note)
+
+    def _info(self, variant: Variant) -> VersionInfo:
+        return next(v for v in self.history(variant.id) if v.hash == variant.content_hash)
+
+    def _write(self, variant: Variant, parent: str | None, author: str | None, note: str | None) -> VersionInfo:
+        saved_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        snapshot = {
+            "hash": variant.content_hash,
+            "parent": parent,
+            "saved_at": saved_at,
+            "author": author,
+            "note": note,
+            "variant": variant.to_dict(),
+        }
+        header = "# Saved version of a variant: immutable, pinned by experiments. Edit ../../<id>.yaml instead.\n"
+        # The snapshot goes first: a crash between the two writes leaves the old current file and a
+        # harmless extra snapshot, never a current file whose version is missing.
+        atomic_write_text(
+            self._version_dir(variant.id) / f"{variant.version}.yaml",
+            header + yaml.safe_dump(snapshot, sort_keys=False, allow_unicode=True, width=100),
+        )
+        atomic_write_text(self.path(variant.id), variant.to_yaml())
+        return VersionInfo(variant.content_hash, parent, saved_at, author, note)
+
+
+def validate_paths(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Check variant files (or folders of them); return per-file results and the errors found."""
+    results: list[dict[str, Any]] = []
+    errors: list[str] = []
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+            if not found:
+                errors.append(f"{path}: no variant files (*.yaml) in this folder")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file or folder")
+    for file in files:
+        try:
+            variant = load_variant_file(file)
+            if file.stem != variant.id:
+                raise VariantError(str(file), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
+            if variant.brand.logo and not (file.parent / variant.brand.logo).is_file():
+                raise VariantError(f"{file}: brand.logo", f"{variant.brand.logo} does not exist next to the file")
+            lib = VariantLibrary(file.parent)
+            for info in lib.history(variant.id):
+                lib.load_version(variant.id, info.hash)  # a tampered snapshot fails its hash here
+            notes = list(variant.warnings)
+            if not lib.is_recorded(variant):
+                notes.append(f"edited outside the lab: run `highlight-lab variants save {file}` to record it")
+            results.append({"path": str(file), "id": variant.id, "version": variant.version, "ok": True,
+                            "warnings": notes})
+        except LabError as exc:
+            errors.append(str(exc))
+            results.append({"path": str(file), "ok": False, "error": str(exc)})
+    return results, errors
+
+
+def resolve_variant(value: str, directory: Path) -> tuple[Variant, Path]:
+    """A variant by id from the library, or a YAML path; returns it with the folder its logo is under."""
+    path = Path(value)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return load_variant_file(path), path.parent
+    return VariantLibrary(directory).load(value), directory
