@@ -18,13 +18,6 @@ from lab.library.events import RankEvent
 from lab.library.models import DEFAULT_MODEL, ModelSpec, SizePlan, plan_size
 from lab.library.templates import fill_template
 
-STYLES = (
-    "fast_sprint",
-    "slow_motion_celebration",
-    "rival_ghost_exit",
-    "shield_hold",
-    "fireworks_welcome",
-)
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 REQUIRED_LOCALES = ("en",)
 CTA_MAX = 32

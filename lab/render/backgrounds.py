@@ -1,10 +1,12 @@
-"""Background backends. One call signature, as diffusers pipelines have one ``__call__``:
+"""Background backends' request, result and implementations. One call signature, as diffusers pipelines
+have one ``__call__``:
 
     backend(request) -> Background
 
 ``request`` carries the variant, the generation plan at a degrade level, the prompt (built from
 non-personal fields only) and the seed. Each backend also says which of those change its pixels
-(``recipe``), which is what the cache key is made of.
+(``recipe``), which is what the cache key is made of. The ``Backend`` protocol, the backend names and
+``make_backend`` are in ``backends.py``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from lab.errors import LabError, OutOfMemory
 from lab.library.variant import GenerationPlan, Variant
 from lab.render.motion import motion_background
 from lab.render.yuv import rgb_to_yuv420
-
-BACKENDS = ("auto", "motion", "wan", "tiny-wan")
 
 
 @dataclass(frozen=True)
@@ -170,35 +170,3 @@ class WanBackend:
         frames = np.stack([rgb_to_yuv420(np.clip(f, 0, 1)) for f in video])
         return Background(frames, {"load_s": t1 - t0, "generate_s": t2 - t1, "convert_s": time.perf_counter() - t2,
                                    "steps_done": len(steps)})
-
-
-def gpu_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
-
-
-def make_backend(name: str) -> tuple[Any, str | None]:
-    """The backend for a name, and a notice when ``auto`` had to fall back."""
-    from lab import config
-
-    if name == "motion":
-        return MotionBackend(), None
-    if name == "wan":
-        return WanBackend(config.wan_model_dir()), None
-    if name == "tiny-wan":
-        from lab.render.tiny_wan import ensure_tiny_wan
-
-        return WanBackend(ensure_tiny_wan(config.tiny_wan_dir()), device="cpu", label="RANDOM WEIGHTS",
-                          name="tiny-wan"), None
-    if name == "auto":
-        model_dir = config.wan_model_dir()
-        if not gpu_available():
-            return MotionBackend(), "no GPU here: using the motion background (the model needs CUDA)"
-        try:
-            return WanBackend(model_dir), None
-        except LabError as exc:
-            return MotionBackend(), f"Wan weights unavailable ({exc}): using the motion background"
-    raise LabError("--backend", f"unknown backend {name!r}", f"use one of {', '.join(BACKENDS)}")

@@ -1,8 +1,9 @@
 """The ``motion`` background: procedural, CPU-only, deterministic by seed.
 
 Each style has its own palette and movement (speed lines for a sprint, drifting bokeh for slow motion,
-a dusk horizon for the ghost race, a calm pulse for the shield, a starry night for fireworks). It is built
-straight in YUV: per frame a few table look-ups and adds over precomputed planes.
+a dusk horizon for the ghost race, a calm pulse for the shield, a starry night for fireworks), given as data
+by ``styles.STYLE_SPECS[style].background``; this module only draws it. It is built straight in YUV: per
+frame a few table look-ups and adds over precomputed planes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lab.render.styles import STYLE_SPECS
 from lab.render.yuv import planes, rgb_to_yuv420
 
 
@@ -38,19 +40,16 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
 
 
 def look(style: str, primary: str, accent: str) -> StyleLook:
-    p, a = hex_rgb(primary), hex_rgb(accent)
-    navy = (10, 16, 34)
-    if style == "fast_sprint":
-        return StyleLook(navy, _mix(navy, p, 0.45), 0.9, 34, 26, 1.6, 0, 0, 0.0)
-    if style == "slow_motion_celebration":
-        return StyleLook((28, 18, 10), _mix((40, 26, 8), a, 0.45), 0.2, 22, 0, 0, 26, 0, 0.0)
-    if style == "rival_ghost_exit":
-        return StyleLook((24, 14, 44), _mix((120, 60, 40), a, 0.35), 0.35, 26, 10, 0.6, 8, 0, 0.0)
-    if style == "shield_hold":
-        return StyleLook((8, 22, 44), _mix((16, 54, 70), p, 0.35), 0.15, 14, 0, 0, 10, 0, 0.06)
-    if style == "fireworks_welcome":
-        return StyleLook((4, 6, 20), (18, 20, 52), 0.1, 8, 0, 0, 0, 140, 0.0)
-    raise ValueError(f"unknown style {style!r}")
+    """The style's background look (``STYLE_SPECS[style].background``) with the brand tint mixed in."""
+    spec = STYLE_SPECS.get(style)
+    if spec is None:
+        raise ValueError(f"unknown style {style!r}")
+    bg = spec.background
+    bottom = bg.bottom
+    if bg.tint is not None:
+        bottom = _mix(bg.bottom, hex_rgb({"primary": primary, "accent": accent}[bg.tint]), bg.tint_amount)
+    return StyleLook(bg.top, bottom, bg.sweep_speed, bg.sweep_strength, bg.lines, bg.line_speed, bg.bokeh,
+                     bg.stars, bg.pulse)
 
 
 def motion_background(style: str, primary: str, accent: str, width: int, height: int, frames: int, fps: int,

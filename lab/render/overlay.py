@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,12 +17,14 @@ from PIL import Image, ImageDraw, ImageFilter
 from lab.library.events import RankEvent
 from lab.library.variant import Variant
 from lab.render import text as tx
+from lab.render.backends import RANDOM_WEIGHTS_LABEL
 from lab.render.motion import hex_rgb
+from lab.render.styles import STYLE_SPECS, Easing, StyleSpec
 from lab.render.yuv import Sprite, blend, darken
 
 WORDS = {
     "en": {"welcome": "Welcome!", "places": "▲ {n} places", "place": "▲ 1 place", "defended": "Rank defended",
-           "new": "NEW", "entered": "New on the board", "replay": "SLOW-MO REPLAY", "random": "RANDOM WEIGHTS"},
+           "new": "NEW", "entered": "New on the board", "replay": "SLOW-MO REPLAY", "random": RANDOM_WEIGHTS_LABEL},
     "zh": {"welcome": "欢迎上榜!", "places": "▲ 上升 {n} 名", "place": "▲ 上升 1 名", "defended": "守擂成功",
            "new": "新", "entered": "首次上榜", "replay": "慢动作回放", "random": "随机权重"},
 }
@@ -58,11 +61,13 @@ def ease_in_out_sine(x: float) -> float:
     return -(math.cos(math.pi * clamp01(x)) - 1) / 2
 
 
+# A style's move_easing names one of these.
+EASINGS: dict[Easing, Callable[[float], float]] = {"out_cubic": ease_out_cubic, "in_out_cubic": ease_in_out_cubic,
+                                                   "in_out_sine": ease_in_out_sine}
+
+
 # -- timeline ----------------------------------------------------------------------------
 
-# Seconds the overtaking move takes, per style: the sprint is quick, the replay slow.
-MOVE_SECONDS = {"fast_sprint": 0.45, "slow_motion_celebration": 1.5, "rival_ghost_exit": 0.9,
-                "shield_hold": 0.9, "fireworks_welcome": 0.8}
 END_CARD_MIN_S = 0.75
 CROSSFADE_S = 0.2
 
@@ -84,7 +89,7 @@ def timeline(style: str, duration: float) -> Timeline:
     end_card = duration - max(END_CARD_MIN_S, 0.25 * duration)
     intro_end = min(0.3, 0.12 * duration)
     move_start = intro_end + 0.05
-    move = min(MOVE_SECONDS[style], max(end_card - CROSSFADE_S - 0.35 - move_start, 0.2))
+    move = min(STYLE_SPECS[style].move_seconds, max(end_card - CROSSFADE_S - 0.35 - move_start, 0.2))
     return Timeline(duration, intro_end, move_start, move_start + move, end_card)
 
 
@@ -270,19 +275,21 @@ class Overlay:
     fps: int
     frames: int
     particles: bool = True
-    label: str | None = None  # e.g. "RANDOM WEIGHTS" for a test model
+    label: str | None = None  # e.g. RANDOM_WEIGHTS_LABEL for a test model
     seed: int = 0
+    spec: StyleSpec = field(init=False)  # the style's effects, from STYLE_SPECS
     lay: Layout = field(init=False)
     tl: Timeline = field(init=False)
 
     def __post_init__(self) -> None:
+        self.spec = STYLE_SPECS[self.variant.style]
         self.lay = layout(self.width, self.height)
         self.tl = timeline(self.variant.style, (self.frames - 1) / self.fps)
         self._build()
 
     # sprites are built once per render
     def _build(self) -> None:
-        v, e, lay = self.variant, self.event, self.lay
+        v, e, lay, spec = self.variant, self.event, self.lay, self.spec
         primary, accent = _rgba(v.brand.primary), _rgba(v.brand.accent)
         white = (255, 255, 255, 255)
         w = words(e.locale)
@@ -293,7 +300,7 @@ class Overlay:
         self.rival_row = (Sprite.from_image(_row_image(lay, e.rival, dark, (230, 232, 240, 255))) if e.rival else None)
         ghost = (200, 210, 230, 90)
         self.ghost_row = (Sprite.from_image(_row_image(lay, e.rival, ghost, (255, 255, 255, 150)))
-                          if e.rival and v.style == "rival_ghost_exit" else None)
+                          if e.rival and spec.rival_ghost else None)
         self.gap_row = Sprite.from_image(_row_image(lay, "· · ·", (18, 22, 34, 120), (180, 184, 196, 255)))
         old = e.old_rank or e.new_rank
         span = list(range(old, e.new_rank - 1, -1)) if old >= e.new_rank else [e.new_rank]
@@ -309,35 +316,32 @@ class Overlay:
         dots = [(int(3 * lay.s), rgb_a), (int(4 * lay.s), (255, 255, 255)), (int(3 * lay.s), hex_rgb(v.brand.primary)),
                 (int(5 * lay.s), rgb_a)]
         self.dot_sprites = [shared("dot", max(r, 2), c) for r, c in dots]
-        self.shield = shared("shield", lay, (*hex_rgb(v.brand.primary), 235)) if v.style == "shield_hold" else None
-        banner = w["welcome"] if v.style == "fireworks_welcome" else (w["replay"] if v.style ==
-                                                                      "slow_motion_celebration" else None)
-        fireworks = v.style == "fireworks_welcome"
-        self.banner = shared("label", banner, int((34 if fireworks else 18) * lay.s), white,
-                             accent if fireworks else (0, 0, 0, 150)) if banner else None
+        self.shield = shared("shield", lay, (*hex_rgb(v.brand.primary), 235)) if spec.shield else None
+        b = spec.banner
+        self.banner = shared("label", w[b.word], int(b.size * lay.s), white,
+                             accent if b.on_accent else (0, 0, 0, 150)) if b else None
         self.tag = shared("label", self.label, int(14 * lay.s), white, (200, 40, 40, 200)) if self.label else None
         bar_h = _even(self.height * 0.08)
         self.letterbox = Sprite.from_image(Image.new("RGBA", (self.width, bar_h), (0, 0, 0, 230))) \
-            if v.style == "slow_motion_celebration" else None
+            if spec.letterbox else None
         self._particles = self._plan_particles()
 
     def _plan_particles(self) -> list[Particle]:
         if not self.particles:
             return []
         rng = np.random.default_rng(self.seed)
-        lay, tl = self.lay, self.tl
+        lay, tl, spec = self.lay, self.tl, self.spec
         k = 0.5 + self.variant.effects.intensity
         n = len(self.dot_sprites)
         cx, cy = lay.card_x + lay.card_w * 0.5, lay.slot_y(0.5) + lay.row_h / 2
-        speed = 320 * lay.s * (1.4 if self.variant.style == "fast_sprint" else 1.0)
-        life = 0.9 if self.variant.style != "slow_motion_celebration" else 1.6
-        out = burst(rng, cx, cy, tl.overtake, int(36 * k), speed, life, n)
-        if self.variant.style == "fireworks_welcome":
+        speed = 320 * lay.s * spec.spark_speed
+        out = burst(rng, cx, cy, tl.overtake, int(36 * k), speed, spec.spark_life, n)
+        if spec.fireworks:
             for i in range(3):
                 fx = self.width * rng.uniform(0.55, 0.9) if lay.landscape else self.width * rng.uniform(0.2, 0.8)
                 fy = self.height * rng.uniform(0.15, 0.35)
                 out += burst(rng, fx, fy, tl.move_start + i * 0.45, int(40 * k), 260 * lay.s, 1.1, n)
-        if self.variant.style == "slow_motion_celebration":
+        if spec.falling_sparks:
             for _ in range(int(30 * k)):
                 out.append(Particle(rng.uniform(0, self.width), -10, rng.uniform(-20, 20) * lay.s,
                                     rng.uniform(40, 90) * lay.s, rng.uniform(0, tl.end_card * 0.7), 2.5,
@@ -347,7 +351,7 @@ class Overlay:
     # -- one frame ------------------------------------------------------------------------
     def draw(self, frame: np.ndarray, t: float) -> None:
         """Blend the overlay for time ``t`` (seconds) into one yuv420p frame, in place."""
-        W, H, lay, tl, v, e = self.width, self.height, self.lay, self.tl, self.variant, self.event
+        W, H, lay, tl, e, spec = self.width, self.height, self.lay, self.tl, self.event, self.spec
         intro = ease_out_cubic(t / max(tl.intro_end, 1e-6))
         move = self._move_progress(t)
         if self.letterbox:
@@ -364,7 +368,7 @@ class Overlay:
                 self._draw_rival(frame, rival_slot, move, intro, slide_in)
             if gap_slots:
                 self._row(frame, self.gap_row, 1 + move * gap_slots, intro * (1 - move), slide_in)
-            if v.style == "fast_sprint" and 0 < move < 1:
+            if spec.motion_trail and 0 < move < 1:
                 for i, lag in enumerate((0.18, 0.1)):  # a motion trail behind the user's row
                     trail = self._move_progress(t - lag * 0.5)
                     self._row(frame, self.user_row, user_from + (user_to - user_from) * trail, 0.22 + 0.12 * i,
@@ -389,17 +393,18 @@ class Overlay:
             rise = ease_out_back((t - tl.move_start) / max(tl.move_end - tl.move_start, 1e-6))
             self._user(frame, 1.6 * (1 - rise), clamp01(rise * 1.5), 0, 1.0)
 
-        if self.banner:
-            appear = ease_out_back((t - tl.move_start) / 0.5) if v.style == "fireworks_welcome" else intro
-            bx = (W - self.banner.width) // 2 if (v.style == "fireworks_welcome" and not lay.landscape) else lay.card_x
+        if self.banner and spec.banner:
+            b = spec.banner
+            appear = ease_out_back((t - tl.move_start) / 0.5) if b.pops_in else intro
+            bx = (W - self.banner.width) // 2 if (b.centred_in_portrait and not lay.landscape) else lay.card_x
             by = lay.card_y - self.banner.height - _even(20 * lay.s)
-            if v.style == "slow_motion_celebration" and self.letterbox:
+            if self.letterbox:  # under the top bar
                 by = self.letterbox.height + _even(10 * lay.s)
             blend(frame, H, W, self.banner, bx, by, clamp01(appear))
         for p in self._particles:
             age = t - p.born
             if 0 <= age <= p.life:
-                g = 260 * lay.s if v.style != "slow_motion_celebration" else 0
+                g = spec.spark_gravity * lay.s
                 x = p.x + p.vx * age
                 y = p.y + p.vy * age + 0.5 * g * age * age
                 spr = self.dot_sprites[p.sprite]
@@ -408,13 +413,9 @@ class Overlay:
             blend(frame, H, W, self.tag, _even(10 * lay.s), _even(10 * lay.s))
 
     def _move_progress(self, t: float) -> float:
-        tl, style = self.tl, self.variant.style
+        tl = self.tl
         x = (t - tl.move_start) / max(tl.move_end - tl.move_start, 1e-6)
-        if style == "slow_motion_celebration":
-            return ease_in_out_sine(x)
-        if style == "fast_sprint":
-            return ease_out_cubic(x)
-        return ease_in_out_cubic(x)
+        return EASINGS[self.spec.move_easing](x)
 
     def _row(self, frame: np.ndarray, sprite: Sprite, slot: float, opacity: float, dy: float = 0.0) -> None:
         blend(frame, self.height, self.width, sprite, self.lay.card_x, int(self.lay.slot_y(slot) + dy), opacity)

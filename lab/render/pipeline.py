@@ -21,7 +21,8 @@ from lab import config
 from lab.errors import LabError, OutOfMemory
 from lab.library.events import RankEvent
 from lab.library.variant import Variant
-from lab.render.backgrounds import Background, BackgroundRequest, MotionBackend, make_backend
+from lab.render.backends import RANDOM_WEIGHTS_LABEL, Backend, make_backend
+from lab.render.backgrounds import Background, BackgroundRequest, MotionBackend
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.degrade import choose_level, free_gpu_bytes
 from lab.render.encode import contact_sheet, encode_mp4
@@ -75,11 +76,11 @@ def _check_out(out: Path) -> Path:
     return out
 
 
-def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | Any = "auto", level: int | None = None,
-           seed: int | None = None, latency_budget_s: float | None = None, cache: BackgroundCache | None = None,
-           extras: bool = True, logo_root: Path | None = None,
+def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | Backend = "auto",
+           level: int | None = None, seed: int | None = None, latency_budget_s: float | None = None,
+           cache: BackgroundCache | None = None, extras: bool = True, logo_root: Path | None = None,
            progress: Callable[[int, int], None] | None = None, free_memory: int | None = None) -> RenderResult:
-    """Render one rank-up video for one user. ``backend`` is a name or a backend object."""
+    """Render one rank-up video for one user. ``backend`` is a name (``BackendName``) or a ``Backend``."""
     t_start = time.perf_counter()
     out = _check_out(Path(out))
     if event.event != variant.scenario:
@@ -137,7 +138,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | A
         if missing:  # say how many, never which: the characters are part of a name
             notices.append(f"the {who}'s name has {len(missing)} character(s) no installed font can draw "
                            "(they show as boxes); install a font that covers them")
-    label = "RANDOM WEIGHTS" if active.random_weights else None
+    label = RANDOM_WEIGHTS_LABEL if active.random_weights else None
     t1 = time.perf_counter()
     overlay = Overlay(variant, event, size.width, size.height, size.fps, size.frames, particles=plan.particles,
                       label=label, seed=seed)
@@ -197,7 +198,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | A
     return result
 
 
-def _make(backend: Any, req: BackgroundRequest) -> tuple[np.ndarray, dict[str, Any]]:
+def _make(backend: Backend, req: BackgroundRequest) -> tuple[np.ndarray, dict[str, Any]]:
     bg: Background = backend(req)
     meta = {"recipe": backend.recipe(req), "timings": bg.info, "created": time.time()}
     return bg.frames, meta

@@ -7,8 +7,8 @@ from lab.errors import VariantError
 from lab.library.events import SCENARIOS, parse_event, sample_event
 from lab.library.schema import parse_variant, with_changes
 from lab.library.templates import template_variables
-from lab.library.variant import STYLES
 from lab.library.versions import VariantLibrary
+from lab.render.styles import STYLES
 from tests.conftest import REPO, SENTINEL_NAME
 
 V3 = yaml.safe_load((REPO / "variants" / "v3-rival-ghost.yaml").read_text(encoding="utf-8"))

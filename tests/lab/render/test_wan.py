@@ -7,7 +7,8 @@ import pytest
 
 from lab import config
 from lab.errors import LabError
-from lab.render.backgrounds import WanBackend, check_model_dir, make_backend
+from lab.render.backends import make_backend
+from lab.render.backgrounds import WanBackend, check_model_dir
 from lab.render.encode import probe
 from lab.render.pipeline import render
 from tests.lab.render.conftest import event_for, small
@@ -86,10 +87,10 @@ def test_missing_weights_say_what_to_do(tmp_path):
 
 def test_auto_falls_back_to_motion_with_a_notice(monkeypatch):
     monkeypatch.delenv("HIGHLIGHT_LAB_WAN_MODEL", raising=False)
-    monkeypatch.setattr("lab.render.backgrounds.gpu_available", lambda: False)
+    monkeypatch.setattr("lab.render.backends.gpu_available", lambda: False)
     backend, notice = make_backend("auto")
     assert backend.name == "motion"
     assert notice == "no GPU here: using the motion background (the model needs CUDA)"
-    monkeypatch.setattr("lab.render.backgrounds.gpu_available", lambda: True)
+    monkeypatch.setattr("lab.render.backends.gpu_available", lambda: True)
     backend, notice = make_backend("auto")
     assert backend.name == "motion" and notice.startswith("Wan weights unavailable (wan backend: no model directory")
