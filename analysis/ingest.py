@@ -21,8 +21,7 @@ from typing import Any
 
 import duckdb
 
-from analysis.engine import ArmData
-from analysis.statistics import ProportionStatistic, RatioStatistic
+from analysis.statistics import ArmData, ProportionStatistic, RatioStatistic
 
 COUNT_COLUMNS = ("variant", "impressions", "clicks")
 EVENT_COLUMNS = ("user_id", "variant", "timestamp", "clicked")
@@ -167,9 +166,8 @@ def load_counts(path: Path, segment: str | None = None, variants: Sequence[str] 
     known = set(variants) if variants is not None else None
 
     seen: dict[tuple[str, str | None], int] = {}
-    overall: dict[str, list[int]] = {}
-    guard_totals: dict[str, dict[str, int]] = {}
-    per_segment: dict[str, dict[str, tuple[ProportionStatistic, dict[str, int]]]] = {}
+    overall: dict[str, ArmData] = {}
+    per_segment: dict[str, dict[str, ArmData]] = {}
     for i, values in enumerate(rows, start=1):
         rec = dict(zip(names, values, strict=True))
         variant = rec["variant"]
@@ -196,23 +194,17 @@ def load_counts(path: Path, segment: str | None = None, variants: Sequence[str] 
             raise OutcomeError(f"{path}: row {i}, column variant: {what} already appeared in row {seen[key]}; "
                                "give one row per variant" + (" and segment" if seg_col else ""))
         seen[key] = i
-        tot = overall.setdefault(variant, [0, 0])
-        tot[0] += imps
-        tot[1] += clicks
-        gt = guard_totals.setdefault(variant, {})
-        for g, c in guards.items():
-            gt[g] = gt.get(g, 0) + c
+        arm = ArmData(variant, ProportionStatistic(imps, clicks), guards)
+        overall[variant] = overall[variant] + arm if variant in overall else arm
         if seg_col:
-            per_segment.setdefault(seg_value, {})[variant] = (ProportionStatistic(imps, clicks), guards)
+            per_segment.setdefault(seg_value, {})[variant] = arm
 
     order = list(variants) if variants is not None else list(overall)
     missing = [v for v in order if v not in overall]
     if variants is not None and missing:
         raise OutcomeError(f"{path}: no rows for arm{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    arms = [ArmData(v, ProportionStatistic(*overall[v]), guard_totals[v]) for v in order]
-    segments = {
-        s: [ArmData(v, st, g) for v in order if v in d for st, g in [d[v]]] for s, d in per_segment.items()
-    }
+    arms = [overall[v] for v in order]
+    segments = {s: [d[v] for v in order if v in d] for s, d in per_segment.items()}
     return Dataset("counts", arms, segments, rows=len(rows))
 
 

@@ -12,10 +12,10 @@ import plotly.graph_objects as go
 from scipy import stats
 
 from analysis import sequential
-from analysis.engine import AnalysisResult, ArmData
 from analysis.frequentist import lift_variance
 from analysis.power import n_per_arm
-from analysis.statistics import ProportionStatistic
+from analysis.results import AnalysisResult
+from analysis.statistics import ArmData, ProportionStatistic
 
 BRAND = "#4CAF50"
 PALETTE = ["#607D8B", BRAND, "#FF9800", "#2196F3", "#9C27B0", "#E91E63"]

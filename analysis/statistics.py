@@ -3,11 +3,12 @@
 Two kinds, after GrowthBook's gbstats: a proportion over impressions (each impression is a unit),
 and a ratio metric over users (clicks per impression, where the user is the unit of randomisation
 and may see several notifications). Both expose ``mean`` (the CTR) and ``var_mean`` (its variance).
+``ArmData`` is one arm's statistic plus its guardrail counts; like the statistics it pools with ``+``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,21 @@ class RatioStatistic:
 
 
 Statistic = ProportionStatistic | RatioStatistic
+
+
+@dataclass(frozen=True)
+class ArmData:
+    """One arm's data: the CTR statistic and lower-is-better guardrail counts (per impression)."""
+
+    variant: str
+    stat: Statistic
+    guardrails: dict[str, int] = field(default_factory=dict)
+
+    def __add__(self, other: ArmData) -> ArmData:
+        """Pool two batches of the same arm: statistics added, guardrail counts summed over both keys."""
+        if other.variant != self.variant:
+            raise ValueError(f"cannot pool arm {self.variant!r} with arm {other.variant!r}")
+        guards = dict(self.guardrails)
+        for metric, count in other.guardrails.items():
+            guards[metric] = guards.get(metric, 0) + count
+        return ArmData(self.variant, self.stat + other.stat, guards)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.engine import AnalysisResult, ArmData, Options, analyze
+from analysis.engine import analyze
 from analysis.ingest import (
     COUNT_COLUMNS,
     EVENT_COLUMNS,
@@ -26,6 +26,9 @@ from analysis.ingest import (
     load,
     reader,
 )
+from analysis.options import Options
+from analysis.results import AnalysisResult
+from analysis.statistics import ArmData
 from lab import config
 from lab.errors import LabError
 from lab.experiments import privacy
@@ -142,10 +145,7 @@ class OutcomeStore:
             rows += part.rows
             for arm in part.arms:
                 if arm.variant in pooled:
-                    prev = pooled[arm.variant]
-                    guards = {g: prev.guardrails.get(g, 0) + arm.guardrails.get(g, 0)
-                              for g in set(prev.guardrails) | set(arm.guardrails)}
-                    pooled[arm.variant] = ArmData(arm.variant, prev.stat + arm.stat, guards)
+                    pooled[arm.variant] = pooled[arm.variant] + arm
                 else:
                     pooled[arm.variant] = arm
         return Dataset("counts", [pooled[v] for v in exp.arm_ids], rows=rows)

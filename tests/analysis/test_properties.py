@@ -7,8 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import sequential
-from analysis.engine import ArmData, Options, analyze
+from analysis.engine import analyze
 from analysis.frequentist import compare
+from analysis.options import Options
+from analysis.statistics import ArmData
 from analysis.statistics import ProportionStatistic as P
 
 
