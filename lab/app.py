@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from lab.studio.app import launch
+from lab import config
+from lab.studio.app import build_demo, launch
+
+__all__ = ["build_demo", "launch"]
 
 if __name__ == "__main__":
-    launch()
+    launch(config.LabConfig.from_env())

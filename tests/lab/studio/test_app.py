@@ -1,0 +1,117 @@
+"""The studio app: built from a config (no import-time libraries), wired by name, and its Analyse button
+logs the same MLflow analysis run as ``highlight-lab experiments analyze KEY``."""
+
+import shutil
+
+import pytest
+
+from lab.config import LabConfig
+from lab.errors import LabError
+from lab.experiments import tracking, workflow
+from lab.experiments.simulate import simulate
+from lab.studio import forms
+from lab.studio.app import ANALYSED, LOADED, Handlers, build_demo
+from tests.conftest import REPO, free_port
+
+KEY = "seed-v1-v2-v3"
+TRUE_CTR = {"v1-fast-sprint": 0.23, "v2-slow-motion": 0.31, "v3-rival-ghost": 0.38}
+
+
+def by_elem_id(demo, elem_id):
+    (found,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id]
+    return found
+
+
+def choices(dropdown):
+    return [value for _, value in dropdown.choices]
+
+
+def copy_variants(dest, keep):
+    shutil.copytree(REPO / "variants", dest, ignore=shutil.ignore_patterns(".lock"))
+    for path in dest.glob("*.yaml"):
+        if path.stem not in keep:
+            path.unlink()
+    return LabConfig(variants_dir=dest, experiments_dir=REPO / "experiments")
+
+
+def analysis_runs(key):
+    mlflow = tracking.configure()
+    return mlflow.search_runs(experiment_names=[tracking.experiment_name(key)],
+                              filter_string=f"tags.`{tracking.KIND}` = 'analysis'")
+
+
+@pytest.fixture
+def ingested(lab_env, tmp_path):
+    exp = lab_env.load(KEY)
+    paths = simulate(exp, TRUE_CTR, daily=600, days=3, out_dir=tmp_path / "sim")
+    workflow.ingest_and_track(lab_env, exp, paths)
+    return lab_env
+
+
+def test_each_demo_lists_its_own_folder(tmp_path):
+    a = build_demo(copy_variants(tmp_path / "a", {"v1-fast-sprint", "v2-slow-motion"}))
+    b = build_demo(copy_variants(tmp_path / "b", {"comeback-replay"}))
+    assert choices(by_elem_id(a, "variant")) == ["v1-fast-sprint", "v2-slow-motion"]
+    assert by_elem_id(a, "variant").value == "v1-fast-sprint"
+    assert choices(by_elem_id(b, "variant")) == ["comeback-replay"]
+    assert by_elem_id(b, "variant").value == "comeback-replay"
+
+
+def test_load_fills_every_named_output(tmp_path):
+    h = Handlers.from_config(copy_variants(tmp_path / "v", {"v3-rival-ghost"}))
+    loaded = h.load_variant("v3-rival-ghost")
+    assert set(loaded) == set(LOADED) and set(forms.FORM) <= set(loaded)
+    assert loaded["cta_zh"] == "我要反超!" and loaded["width"] == 864
+    with pytest.raises(LabError, match="not found"):
+        h.load_variant("no-such-variant")
+
+
+def test_analyse_logs_the_same_run_as_the_cli(ingested):
+    assert analysis_runs(KEY).empty
+    shown = Handlers(ingested.variants, ingested).analyse(KEY)
+    assert set(shown) == set(ANALYSED)
+    (run_id,) = analysis_runs(KEY)["run_id"]
+    assert run_id in shown["analysis_run"]
+
+    cli = workflow.analyze_and_log(ingested, KEY)  # what `highlight-lab experiments analyze KEY` runs
+    runs = analysis_runs(KEY).set_index("run_id")
+    assert set(runs.index) == {run_id, cli.run_id}
+    decisions = runs["tags.highlight_lab.decision"]
+    assert decisions[run_id] == decisions[cli.run_id] == cli.result.decision.headline
+    assert shown["decision"].startswith(f"### {cli.result.decision.headline}")
+    assert [row[0] for row in shown["ctr_table"]] == list(TRUE_CTR)
+
+
+def test_analyse_through_the_served_app(ingested):
+    from gradio_client import Client
+
+    cfg = LabConfig(variants_dir=ingested.variants.root, experiments_dir=ingested.root, port=free_port())
+    demo = build_demo(cfg)
+    demo.launch(server_name="127.0.0.1", server_port=cfg.port, prevent_thread_lock=True, quiet=True,
+                ssr_mode=False)
+    try:
+        client = Client(f"http://127.0.0.1:{cfg.port}/", verbose=False)
+        # The loaded form reaches the components named for its fields (outputs in the event's order).
+        (load,) = [f for f in demo.fns.values() if f.api_name == "load_variant"]
+        shown = [o.elem_id for o in load.outputs if not o.skip_api]  # a gr.State is not sent to clients
+        values = dict(zip(shown, client.predict("v3-rival-ghost", api_name="/load_variant"), strict=True))
+        v3 = ingested.variants.load("v3-rival-ghost")
+        assert values["cta-en"] == v3.cta["en"] and values["template"] == v3.prompt_template
+
+        out = client.predict(KEY, api_name="/analyze_experiment")
+        (run_id,) = analysis_runs(KEY)["run_id"]
+        assert any(isinstance(o, str) and run_id in o for o in out)
+    finally:
+        demo.close()
+
+
+def test_lab_errors_become_page_messages():
+    import gradio as gr
+
+    from lab.studio.app import power, shows_errors
+
+    with pytest.raises(gr.Error, match="Choose a counts or events file first"):
+        shows_errors(Handlers.ingest)(None, "any", None)
+    with pytest.raises(gr.Error, match="at least 2 arms"):
+        shows_errors(power)(0.23, 0.1, 0.05, 0.8, 0, 5000)
+    assert "per arm" in shows_errors(power)(0.23, 0.1, 0.05, 0.8, 3, 5000)
