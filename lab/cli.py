@@ -15,7 +15,6 @@ from typing import Any
 from lab import config
 from lab.errors import LabError
 from lab.library.events import parse_event
-from lab.library.schema import load_variant_file
 from lab.library.versions import VariantLibrary, resolve_variant, validate_paths
 
 EXIT_BAD_INPUT = 2
@@ -112,14 +111,8 @@ def cmd_variants_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_variants_save(args: argparse.Namespace) -> int:
-    file = Path(args.file)
-    variant = load_variant_file(file)
-    lib = VariantLibrary(args.dir)
-    if file.resolve() == lib.path(variant.id).resolve():
-        info = lib.record(variant.id, author=args.author, note=args.note)
-    else:
-        base = lib.resolve_version(variant.id, args.base) if args.base else None
-        info = lib.save(variant, base=base, author=args.author, note=args.note)
+    variant, info = VariantLibrary(args.dir).save_file(Path(args.file), base=args.base, author=args.author,
+                                                      note=args.note)
     if args.json:
         _print_json({"id": variant.id, "version": info.short, "hash": info.hash, "parent": info.parent})
     else:
@@ -201,7 +194,7 @@ def _when(text: str | None, flag: str) -> Any:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from analysis.engine import Options
+    from analysis.options import Options
     from lab.experiments.workflow import analyze_file
 
     options = Options(
@@ -327,11 +320,8 @@ def cmd_experiments_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    from lab.experiments.assignment import assign
-
     exp = _experiments(args).load(args.experiment)
-    arm, h = assign(exp.hash_seed, args.user, exp.arm_ids, exp.weights)
-    version = next((a.version for a in exp.arms if a.variant == arm), None)
+    arm, version, h = exp.assign(args.user)
     if args.json:
         _print_json({"experiment": exp.key, "arm": arm, "version": version, "hash": h, "hash_version": 2})
     else:
@@ -429,6 +419,11 @@ def cmd_studio(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from analysis.options import CORRECTIONS, MODES
+    from lab.experiments.spec import STATUSES
+    from lab.library.events import SCENARIOS
+    from lab.render.backends import BACKENDS
+
     parser = argparse.ArgumentParser(prog="highlight-lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -473,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", required=True, help="variant id in the library, or a YAML path")
     p.add_argument("--event", required=True, help="event JSON, @FILE or -")
     p.add_argument("--out", required=True, help="output .mp4 (poster, contact sheet and JSON sidecar go beside it)")
-    p.add_argument("--backend", default="auto", choices=("auto", "motion", "wan", "tiny-wan"))
+    p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--level", type=int, help="degrade level (default: chosen from GPU memory and --budget)")
     p.add_argument("--seed", type=int, help="background seed (default: the variant's)")
     p.add_argument("--budget", type=float, help="latency budget in seconds for choosing a degrade level")
@@ -481,11 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="CSV, Parquet or JSON lines: counts (variant, impressions, clicks) or events "
                                 "(user_id, variant, timestamp, clicked)")
     p.add_argument("--control", help="control arm (default: the first)")
-    p.add_argument("--correction", choices=("holm", "bh", "none"), default="holm")
+    p.add_argument("--correction", choices=CORRECTIONS, default="holm")
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--weights", help="planned traffic split, e.g. 0.5,0.5 (default: equal)")
     p.add_argument("--segment", help="column to break results down by")
-    p.add_argument("--mode", choices=("fixed", "sequential"), default="fixed",
+    p.add_argument("--mode", choices=MODES, default="fixed",
                    help="sequential: always-valid intervals, safe to look at daily")
     p.add_argument("--tuning", type=float, default=5000, help="sequential tuning parameter (default 5000)")
     p.add_argument("--mde-rel", type=float, default=0.10,
@@ -517,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*")
     p = add_exp(experiments, "status", cmd_experiments_status, "move an experiment to a new status", json_flag=False)
     p.add_argument("key")
-    p.add_argument("status", choices=("draft", "running", "stopped", "shipped"))
+    p.add_argument("status", choices=STATUSES)
     p = add_exp(experiments, "track", cmd_experiments_track, "log the arms to MLflow (params, variant, preview)")
     p.add_argument("key")
     p.add_argument("--no-previews", action="store_true", help="skip rendering preview videos")
@@ -546,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the bundle here")
     p = add(sub, "rollback", cmd_rollback, "move the production alias back one export", json_flag=False,
             dir_flag=False)
-    p.add_argument("--scenario", required=True, choices=("rank_up", "defend", "first_entry"))
+    p.add_argument("--scenario", required=True, choices=SCENARIOS)
 
     p = add(sub, "studio", cmd_studio, "open the browser studio", json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")

@@ -1,6 +1,8 @@
+import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -9,11 +11,30 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-# The project's shared folder (public reference values) sits beside the checkout, in CI as here.
+# The project's shared folder (public reference values) sits beside the checkout, in CI as here. Only the
+# tests that read it need it: without it they skip, saying why, and every other test runs.
 SHARED = Path(os.environ.get("HIGHLIGHT_LAB_SHARED", REPO.parent / "shared"))
-if not (SHARED / "reference").is_dir():
-    raise RuntimeError(f"{SHARED}/reference not found: clone next to the project's shared/ folder, "
-                       "or set HIGHLIGHT_LAB_SHARED")
+
+
+def _missing_reason(path: Path) -> str:
+    return (f"{path} not found: this test checks against public reference values in the project's shared/ "
+            "folder; clone next to it or set HIGHLIGHT_LAB_SHARED")
+
+
+def shared_reference(name: str) -> Any:
+    """A JSON file of ``shared/reference``; skips the calling test when the folder is not there."""
+    path = SHARED / "reference" / name
+    if not path.is_file():
+        pytest.skip(_missing_reason(path))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def shared_cases(name: str) -> list[Any]:
+    """The ``cases`` of a reference file as parameters; one skipped parameter when the file is missing."""
+    path = SHARED / "reference" / name
+    if not path.is_file():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=_missing_reason(path)), id="no-shared")]
+    return json.loads(path.read_text(encoding="utf-8"))["cases"]
 # A name no template, prompt or log may ever contain: if it shows up anywhere, privacy is broken.
 SENTINEL_NAME = "Zyxwq Sentinelname"
 

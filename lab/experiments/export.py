@@ -41,11 +41,16 @@ class ExportResult:
 
 
 def production_version(name: str) -> int | None:
+    """The version the ``production`` alias points at; None only when the prompt or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
     mlflow = tracking.configure()
     try:
         return int(mlflow.MlflowClient().get_prompt_version_by_alias(name, ALIAS).version)
-    except Exception:  # no prompt, or no alias yet
-        return None
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc).lower():
+            return None
+        raise
 
 
 def make_bundle(variant: Variant, key: str, decision: Any, forced: bool, reason: str | None, name: str,

@@ -14,15 +14,17 @@ from typing import Any
 
 import yaml
 
-from analysis.engine import MODES
+from analysis.options import MODES
 from lab.errors import ExperimentError, LabError
 from lab.library.events import SCENARIOS
-from lab.library.schema import ID_RE
+from lab.library.schema import ID_RE, Fields
 from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary
 from lab.storage import atomic_write_text, file_lock
 
 STATUSES = ("draft", "running", "stopped", "shipped")
+SPEC_FIELDS = ("key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
+               "seed", "plan")
 NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
 VERSION_RE = re.compile(r"^[0-9a-f]{12}$")
 WEIGHT_TOLERANCE = 1e-6
@@ -72,6 +74,14 @@ class Experiment:
     def control(self) -> str:
         return self.arms[0].variant
 
+    def assign(self, user_id: str) -> tuple[str | None, str | None, float]:
+        """The arm a user gets (None outside coverage), its pinned version, and the user's hash."""
+        from lab.experiments.assignment import assign
+
+        arm, h = assign(self.hash_seed, user_id, self.arm_ids, self.weights)
+        version = next((a.version for a in self.arms if a.variant == arm), None)
+        return arm, version, h
+
     def planned_n_per_arm(self) -> int:
         from analysis.power import plan as power_plan
 
@@ -96,40 +106,29 @@ class Experiment:
 
 def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experiment:
     """Validate a spec against the schema and the variant library; errors name the key."""
-    if not isinstance(data, dict):
-        raise ExperimentError(where, "must be a mapping of fields")
-    allowed = {"key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
-               "seed", "plan"}
-    unknown = [k for k in data if k not in allowed]
-    if unknown:
-        raise ExperimentError(f"{where}: {unknown[0]}", "is not a known field",
-                              f"fields are {', '.join(sorted(allowed))}")
+    fields = Fields(data, where, error=ExperimentError, schema="experiment")
+    fields.known(SPEC_FIELDS)
 
     def need(name: str) -> Any:
-        if data.get(name) in (None, ""):
+        if fields.get(name) in (None, ""):
             raise ExperimentError(f"{where}: {name}", "is required")
         return data[name]
 
-    key = str(need("key"))
+    key = fields.str("key")
     if not ID_RE.match(key):
         raise ExperimentError(f"{where}: key", f"{key!r} is not a valid key",
                               "use lower-case letters, digits, '-' and '_'")
-    scenario = need("scenario")
-    if scenario not in SCENARIOS:
-        raise ExperimentError(f"{where}: scenario", f"{scenario!r} is not one of {', '.join(SCENARIOS)}")
-    status = data.get("status", "draft")
-    if status not in STATUSES:
-        raise ExperimentError(f"{where}: status", f"{status!r} is not one of {', '.join(STATUSES)}")
-    mode = data.get("mode", "fixed")
-    if mode not in MODES:
-        raise ExperimentError(f"{where}: mode", f"{mode!r} is not one of {', '.join(MODES)}")
-    alpha = data.get("alpha", 0.05)
+    hypothesis = str(need("hypothesis"))
+    scenario = fields.choice("scenario", SCENARIOS)
+    status = fields.choice("status", STATUSES, default="draft")
+    mode = fields.choice("mode", MODES, default="fixed")
+    alpha = fields.get("alpha", 0.05)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 0.5:
         raise ExperimentError(f"{where}: alpha", f"must be a number between 0 and 0.5, got {alpha!r}")
-    metric = data.get("primary_metric", "ctr")
+    metric = fields.get("primary_metric", "ctr")
     if metric != "ctr":
         raise ExperimentError(f"{where}: primary_metric", f"{metric!r} is not supported", "use ctr")
-    guardrails = data.get("guardrails") or []
+    guardrails = fields.get("guardrails") or []
     if not isinstance(guardrails, list) or not all(isinstance(g, str) and re.match(r"^[a-z_]+$", g)
                                                    for g in guardrails):
         raise ExperimentError(f"{where}: guardrails", "must be a list of count column names such as dismissals")
@@ -191,8 +190,9 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
             and 0 < plan.power < 1):
         raise ExperimentError(f"{where}: plan", "baseline must be in (0, 1), mde_rel > 0 with baseline x (1 + "
                               "mde_rel) < 1, and power in (0, 1)")
-    seed = data.get("seed") or ""
-    return Experiment(key=key, hypothesis=str(need("hypothesis")), scenario=scenario, arms=tuple(arms), plan=plan,
+    seed = fields.get("seed") or ""
+    fields.done()
+    return Experiment(key=key, hypothesis=hypothesis, scenario=scenario, arms=tuple(arms), plan=plan,
                       primary_metric=metric, guardrails=tuple(guardrails), alpha=float(alpha), mode=mode,
                       seed=str(seed), status=status)
 

@@ -53,11 +53,13 @@ def experiment_id(key: str) -> str:
     if found is not None:
         return found.experiment_id
     location = config.mlflow_artifacts_dir(key).as_uri() if is_embedded() else None
+    from mlflow.exceptions import MlflowException
+
     try:
         return mlflow.create_experiment(name, artifact_location=location, tags={KIND: "ab-test"})
-    except Exception:  # created by a concurrent process in between
+    except MlflowException as exc:  # created by a concurrent process in between
         found = mlflow.get_experiment_by_name(name)
-        if found is None:
+        if found is None or exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
         return found.experiment_id
 

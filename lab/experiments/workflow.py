@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.engine import AnalysisResult, Options, analyze
+from analysis.engine import analyze
 from analysis.ingest import Dataset, OutcomeError, load
+from analysis.options import Options
 from analysis.report import html_report
+from analysis.results import AnalysisResult
 from lab.errors import LabError
 from lab.experiments import export as export_mod
 from lab.experiments import tracking

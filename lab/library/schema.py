@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from lab.errors import VariantError
+from lab.errors import LabError, VariantError
 from lab.library.events import LOCALE_RE, SCENARIOS
 from lab.library.models import DEFAULT_MODEL
 from lab.library.templates import check_template
@@ -22,12 +22,12 @@ from lab.library.variant import (
     DEFAULT_LADDER,
     LADDER_KEYS,
     REQUIRED_LOCALES,
-    STYLES,
     Brand,
     Effects,
     Generation,
     Variant,
 )
+from lab.render.styles import STYLES
 
 # Variant ids and experiment keys: safe as file names, URLs and MLflow names.
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -147,11 +147,15 @@ def _parse_ladder(value: Any, where: str) -> tuple[dict[str, Any], ...]:
 
 
 class Fields:
-    """A YAML mapping being read: typed getters that name the exact key on error."""
+    """A YAML mapping being read: typed getters that name the exact key on error (``error`` is the class raised:
+    variants raise VariantError, experiment specs ExperimentError)."""
 
-    def __init__(self, data: Any, where: str, prefix: str = "") -> None:
+    def __init__(self, data: Any, where: str, prefix: str = "", error: type[LabError] = VariantError,
+                 schema: str = "variant") -> None:
+        self.error = error
+        self.schema = schema
         if not isinstance(data, dict):
-            raise VariantError(where + (f": {prefix.rstrip('.')}" if prefix else ""),
+            raise error(where + (f": {prefix.rstrip('.')}" if prefix else ""),
                                f"must be a mapping, got {_type_name(data)}")
         self.data = data
         self.where = where
@@ -169,61 +173,68 @@ class Fields:
         value = self.get(key)
         if value is None:
             if not optional:
-                raise VariantError(self._loc(key), "is required")
+                raise self.error(self._loc(key), "is required")
             value = {}
-        return Fields(value, self.where, f"{self.prefix}{key}.")
+        return Fields(value, self.where, f"{self.prefix}{key}.", self.error, self.schema)
 
     def str(self, key: str, default: Any = ..., allow_empty: bool = False) -> Any:
         value = self.get(key)
         if value is None:
             if default is ...:
-                raise VariantError(self._loc(key), "is required")
+                raise self.error(self._loc(key), "is required")
             return default
         if not isinstance(value, str):
-            raise VariantError(self._loc(key), f"must be text, got {_type_name(value)}")
+            raise self.error(self._loc(key), f"must be text, got {_type_name(value)}")
         if not allow_empty and not value.strip():
-            raise VariantError(self._loc(key), "must not be empty")
+            raise self.error(self._loc(key), "must not be empty")
         return value
 
     def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> str:
         value = self.str(key, default=default if default is not None else ...)
         if value not in options:
-            raise VariantError(self._loc(key), f"{value!r} is not one of {', '.join(options)}")
+            raise self.error(self._loc(key), f"{value!r} is not one of {', '.join(options)}")
         return value
 
     def color(self, key: str, default: str) -> str:
         value = self.str(key, default=default)
         if not COLOR_RE.match(value):
-            raise VariantError(self._loc(key), f"{value!r} is not a colour", "write it as #RRGGBB, e.g. #4CAF50")
+            raise self.error(self._loc(key), f"{value!r} is not a colour", "write it as #RRGGBB, e.g. #4CAF50")
         return value.upper()
 
     def bool(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
         if not isinstance(value, bool):
-            raise VariantError(self._loc(key), f"must be true or false, got {_type_name(value)}")
+            raise self.error(self._loc(key), f"must be true or false, got {_type_name(value)}")
         return value
 
     def int(self, key: str, default: int, low: int, high: int) -> int:
         value = self.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise VariantError(self._loc(key), f"must be a whole number, got {_type_name(value)}")
+            raise self.error(self._loc(key), f"must be a whole number, got {_type_name(value)}")
         if not low <= value <= high:
-            raise VariantError(self._loc(key), f"must be between {low} and {high}, got {value}")
+            raise self.error(self._loc(key), f"must be between {low} and {high}, got {value}")
         return value
 
     def number(self, key: str, default: float, low: float, high: float) -> float:
         value = self.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise VariantError(self._loc(key), f"must be a number, got {_type_name(value)}")
+            raise self.error(self._loc(key), f"must be a number, got {_type_name(value)}")
         if not low <= value <= high:
-            raise VariantError(self._loc(key), f"must be between {low:g} and {high:g}, got {value:g}")
+            raise self.error(self._loc(key), f"must be between {low:g} and {high:g}, got {value:g}")
         return float(value)
+
+    def known(self, allowed: tuple[str, ...] | set[str]) -> None:
+        """Refuse a key outside ``allowed`` before reading anything (the first such key is named)."""
+        unknown = [k for k in self.data if k not in allowed]
+        if unknown:
+            raise self.error(self._loc(str(unknown[0])), "is not a known field",
+                             f"fields are {', '.join(sorted(allowed))}")
 
     def done(self) -> None:
         unknown = [k for k in self.data if k not in self.used]
         if unknown:
-            raise VariantError(self._loc(str(unknown[0])), "is not a known field",
-                               "check the spelling against the variant schema in the README")
+            raise self.error(self._loc(str(unknown[0])), "is not a known field",
+                               f"check the spelling against the {self.schema} schema in the README")
 
 
 def _type_name(value: Any) -> str:

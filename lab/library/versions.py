@@ -160,6 +160,15 @@ class VariantLibrary:
             parent = current.content_hash if current is not None else None
             return self._write(variant, parent, author, note)
 
+    def save_file(self, file: Path, base: str | None = None, author: str | None = None, note: str | None = None
+                  ) -> tuple[Variant, VersionInfo]:
+        """Save an edited YAML file as a new version; the library's own ``<id>.yaml`` records a hand edit."""
+        variant = load_variant_file(file)
+        if Path(file).resolve() == self.path(variant.id).resolve():
+            return variant, self.record(variant.id, author=author, note=note)
+        full = self.resolve_version(variant.id, base) if base else None
+        return variant, self.save(variant, base=full, author=author, note=note)
+
     def record(self, variant_id: str, author: str | None = None, note: str | None = None) -> VersionInfo:
         """Record an edit made to ``<id>.yaml`` outside the lab (by hand, or a git merge) as a version."""
         with self._lock():

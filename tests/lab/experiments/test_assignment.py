@@ -1,18 +1,16 @@
 """GrowthBook-compatible bucketing: the published hash vectors, ranges, and non-ASCII ids."""
 
-import json
 from collections import Counter
 
 import pytest
 
 from lab.experiments.assignment import assign, bucket_ranges, choose, fnv1a32, gb_hash
-from tests.conftest import SHARED
-
-VECTORS = json.loads((SHARED / "reference" / "assignment_hash_vectors.json").read_text())["cases"]
+from tests.conftest import shared_cases
 
 
-@pytest.mark.parametrize("seed, value, version, expected", VECTORS)
-def test_growthbook_hash_vectors(seed, value, version, expected):
+@pytest.mark.parametrize("vector", shared_cases("assignment_hash_vectors.json"))
+def test_growthbook_hash_vectors(vector):
+    seed, value, version, expected = vector
     assert gb_hash(seed, value, version) == expected
 
 
