@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -354,7 +355,19 @@ def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
 
     lib = _experiments(args)
     exp = lib.load(args.experiment)
-    results, result = ingest_and_track(lib, exp, [Path(f) for f in args.files])
+    if bool(args.impressions) != bool(args.clicks):
+        raise LabError("outcomes ingest", "--impressions and --clicks go together", "give both files")
+    if args.impressions:
+        from lab.production.loop import ingest_impressions
+
+        joined, results, result = ingest_impressions(lib, exp.key, Path(args.impressions), Path(args.clicks))
+        for notice in joined.notices:
+            print(f"notice: {notice}", file=sys.stderr)
+        print(f"joined {joined.impressions} impressions and {joined.clicks} clicks into {joined.path}")
+    elif not args.files:
+        raise LabError("outcomes ingest", "no files given", "give outcome files, or --impressions and --clicks")
+    else:
+        results, result = ingest_and_track(lib, exp, [Path(f) for f in args.files])
     if args.json:
         _print_json([r.__dict__ for r in results])
     else:
@@ -385,6 +398,51 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     old, new = rollback(args.scenario)
     print(f"{prompt_name(args.scenario)}: production moved from version {old} back to {new}")
+    return 0
+
+
+# -- production --------------------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Render rank events: in process (``--events``), sent to Celery (``--events --broker``), or a worker."""
+    broker = args.broker or config.broker_url()
+    if args.celery:
+        from lab.production.celery_app import start_worker
+
+        start_worker(broker, concurrency=args.concurrency, pool=args.pool)
+        return 0
+    if not args.events:
+        raise LabError("worker", "nothing to do", "give --events FILE (or - for stdin), or --celery to start a worker")
+    from lab.production.embedded import read_lines
+
+    if args.out:
+        os.environ[config.ENV_OUTPUT_URL] = args.out  # Celery workers read their own; this is the embedded one
+    if broker:
+        from lab.production.celery_app import configure, enqueue
+
+        configure(broker)
+        print(f"sent {enqueue(read_lines(args.events))} events to {broker}")
+        return 0
+    from lab.production.embedded import run_batch
+    from lab.production.settings import WorkerSettings
+
+    settings = WorkerSettings.from_env(output_url=args.out, backend=args.backend, level=args.level,
+                                       webhook_url=args.webhook, variants_dir=args.dir.resolve())
+    total = None if args.events == "-" else sum(1 for _ in read_lines(args.events))
+    summary = run_batch(read_lines(args.events), settings, workers=args.workers, total=total,
+                        progress=None if args.json else sys.stderr)
+    if args.json:
+        _print_json(summary.to_dict())
+    else:
+        c = summary.counts
+        print(f"{summary.rendered} videos in {summary.seconds:.1f}s ({summary.videos_per_s:.1f} videos/s, "
+              f"{summary.workers} processes); already done {c['duplicate']}, in progress elsewhere {c['busy']}, "
+              f"invalid {c['invalid']}, failed {c['failed']}, push failed {c['push_failed']}")
+        print(f"latency p50 {summary.percentile(50):.2f}s, p95 {summary.percentile(95):.2f}s; "
+              f"output {settings.output_url}; ledger {settings.state_dir}")
+        for reason in summary.reasons:
+            print(f"  {reason}")
     return 0
 
 
@@ -532,7 +590,9 @@ def build_parser() -> argparse.ArgumentParser:
     outcomes = sub.add_parser("outcomes", help="experiment outcomes").add_subparsers(dest="action", required=True)
     p = add_exp(outcomes, "ingest", cmd_outcomes_ingest, "add counts or event files to an experiment (idempotent)")
     p.add_argument("--experiment", required=True)
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="*")
+    p.add_argument("--impressions", help="the worker's impressions.jsonl (with --clicks)")
+    p.add_argument("--clicks", help="the app's click records, JSON lines of {event_id, clicked_at}")
     p = add_exp(sub, "export", cmd_export, "ship the winner: prompt registry alias 'production' + bundle")
     p.add_argument("--experiment", required=True)
     p.add_argument("--arm", help="the arm to ship (default: the analysis's winner)")
@@ -543,6 +603,17 @@ def build_parser() -> argparse.ArgumentParser:
             dir_flag=False)
     p.add_argument("--scenario", required=True, choices=SCENARIOS)
 
+    p = add(sub, "worker", cmd_worker, "render rank events into per-user videos (in process or on Celery)")
+    p.add_argument("--events", help="JSON-lines file of rank events, or - for stdin")
+    p.add_argument("--out", help="output store: a folder or fsspec URL (default: $HIGHLIGHT_LAB_OUTPUT_URL)")
+    p.add_argument("--broker", help="Celery broker, e.g. redis://127.0.0.1:6379/0 (default: $HIGHLIGHT_LAB_BROKER)")
+    p.add_argument("--celery", action="store_true", help="start a Celery worker on the broker")
+    p.add_argument("--concurrency", type=int, default=1, help="processes of a Celery worker (default 1)")
+    p.add_argument("--pool", choices=("prefork", "solo"), default="prefork", help="Celery pool (default prefork)")
+    p.add_argument("--workers", type=int, help="processes of the embedded pool (default: one per core)")
+    p.add_argument("--backend", choices=BACKENDS, help="background backend (default: $HIGHLIGHT_LAB_WORKER_BACKEND)")
+    p.add_argument("--level", type=int, help="fixed degrade level (default: chosen per render)")
+    p.add_argument("--webhook", help="push hook URL (default: $HIGHLIGHT_LAB_WEBHOOK_URL)")
     p = add(sub, "studio", cmd_studio, "open the browser studio", json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     p.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")

@@ -20,6 +20,13 @@ DEFAULT_PORT = 7860
 # MLflow's REST client retries for minutes by default; a lab command should fail within seconds.
 DEFAULT_MLFLOW_TIMEOUT_S = 10
 DEFAULT_MLFLOW_RETRIES = 1
+# Production worker: a push must fail fast and be retried, not hang a render slot.
+DEFAULT_PUSH_TIMEOUT_S = 5.0
+DEFAULT_PUSH_RETRIES = 3
+DEFAULT_RENDER_RETRIES = 3
+# Redis re-delivers a message a dead worker held after this many seconds (idempotency makes an early one safe).
+DEFAULT_VISIBILITY_TIMEOUT_S = 300
+DEFAULT_GPU_RATE_LIMIT = "30/m"
 
 # -- environment variables -----------------------------------------------------------------
 ENV_HOME = "HIGHLIGHT_LAB_HOME"
@@ -32,6 +39,17 @@ ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
 ENV_REGISTRY_URI = "MLFLOW_REGISTRY_URI"
 ENV_MLFLOW_TIMEOUT = "HIGHLIGHT_LAB_MLFLOW_TIMEOUT"
 ENV_MLFLOW_RETRIES = "HIGHLIGHT_LAB_MLFLOW_RETRIES"
+ENV_BROKER = "HIGHLIGHT_LAB_BROKER"
+ENV_OUTPUT_URL = "HIGHLIGHT_LAB_OUTPUT_URL"
+ENV_WEBHOOK_URL = "HIGHLIGHT_LAB_WEBHOOK_URL"
+ENV_PUSH_TIMEOUT = "HIGHLIGHT_LAB_PUSH_TIMEOUT"
+ENV_PUSH_RETRIES = "HIGHLIGHT_LAB_PUSH_RETRIES"
+ENV_RENDER_RETRIES = "HIGHLIGHT_LAB_RENDER_RETRIES"
+ENV_VISIBILITY_TIMEOUT = "HIGHLIGHT_LAB_VISIBILITY_TIMEOUT"
+ENV_GPU_RATE_LIMIT = "HIGHLIGHT_LAB_GPU_RATE_LIMIT"
+ENV_WORKER_LEVEL = "HIGHLIGHT_LAB_WORKER_LEVEL"
+ENV_WORKER_BACKEND = "HIGHLIGHT_LAB_WORKER_BACKEND"
+ENV_WEEKLY_EVENTS = "HIGHLIGHT_LAB_WEEKLY_EVENTS"
 
 
 # -- the data folder and what lives under it -----------------------------------------------
@@ -114,6 +132,65 @@ def mlflow_timeout_s() -> int:
 
 def mlflow_retries() -> int:
     return int(os.environ.get(ENV_MLFLOW_RETRIES, DEFAULT_MLFLOW_RETRIES))
+
+
+# -- the production worker -------------------------------------------------------------------
+
+
+def production_dir() -> Path:
+    """The worker's ledger: claims, done markers, impressions.jsonl, dead-letter.jsonl."""
+    return data_dir() / "production"
+
+
+def output_url() -> str:
+    """Where videos and posters go: a local folder by default, or any fsspec URL."""
+    return os.environ.get(ENV_OUTPUT_URL) or str(data_dir() / "videos")
+
+
+def broker_url() -> str | None:
+    """The Celery broker (``redis://127.0.0.1:6379/0``); None means the embedded, in-process worker."""
+    return os.environ.get(ENV_BROKER) or None
+
+
+def webhook_url() -> str | None:
+    """The push hook; None means no push."""
+    return os.environ.get(ENV_WEBHOOK_URL) or None
+
+
+def push_timeout_s() -> float:
+    return float(os.environ.get(ENV_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT_S))
+
+
+def push_retries() -> int:
+    return int(os.environ.get(ENV_PUSH_RETRIES, DEFAULT_PUSH_RETRIES))
+
+
+def render_retries() -> int:
+    return int(os.environ.get(ENV_RENDER_RETRIES, DEFAULT_RENDER_RETRIES))
+
+
+def visibility_timeout_s() -> int:
+    return int(os.environ.get(ENV_VISIBILITY_TIMEOUT, DEFAULT_VISIBILITY_TIMEOUT_S))
+
+
+def gpu_rate_limit() -> str:
+    """Celery rate limit for a render task on a GPU backend, e.g. ``30/m`` per worker."""
+    return os.environ.get(ENV_GPU_RATE_LIMIT, DEFAULT_GPU_RATE_LIMIT)
+
+
+def worker_level() -> int | None:
+    """A fixed degrade level for production renders; None lets the renderer choose."""
+    value = os.environ.get(ENV_WORKER_LEVEL)
+    return int(value) if value else None
+
+
+def worker_backend() -> str:
+    return os.environ.get(ENV_WORKER_BACKEND, "auto")
+
+
+def weekly_events() -> str | None:
+    """The events file the weekly Celery beat batch reads (Sunday 02:00); None: no weekly batch."""
+    return os.environ.get(ENV_WEEKLY_EVENTS) or None
 
 
 # -- the studio ------------------------------------------------------------------------------
