@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 TORCH_CPU ?= torch==2.13.0
 TORCH_GPU ?= torch>=2.4
 # Debian packages: Noto CJK so that 小明 renders without tofu boxes, DejaVu and Symbola for symbols and
-# emoji, Chromium for the studio's browser tests.
-APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core fonts-symbola chromium
+# emoji, Chromium for the studio's browser tests, Redis for the production worker's Celery broker (tests start
+# their own redis-server on a free port).
+APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core fonts-symbola chromium redis-server
 
 .PHONY: setup system-deps studio test clean
 
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml
 	else \
 	  echo "no GPU: installing the CPU build $(TORCH_CPU)"; $(PIP) install -q '$(TORCH_CPU)'; \
 	fi
-	$(PIP) install -q -e '.[gpu,dev]'
+	$(PIP) install -q -e '.[gpu,dev,scale]'
 	touch $(STAMP)
 
 studio: setup

@@ -13,6 +13,7 @@ LAYERS = [
     ("library", ("lab.library",)),
     ("render", ("lab.render",)),
     ("experiments", ("lab.experiments",)),
+    ("production", ("lab.production",)),
     ("front ends", ("lab.studio", "lab.cli", "lab.app", "lab.__main__")),
 ]
 # Infrastructure that must not depend on a feature, even one below it.

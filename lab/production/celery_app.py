@@ -49,8 +49,9 @@ def configure(broker: str | None = None) -> Celery:
         beat_schedule={"weekly-batch": {**WEEKLY_BATCH, "args": (config.weekly_events(),)}}
         if config.weekly_events() else {},
     )
-    if config.worker_backend() in GPU_BACKENDS:  # a GPU generation per task at most this often, per worker
-        app.conf.task_annotations = {TASK_NAME: {"rate_limit": config.gpu_rate_limit()}}
+    # On a GPU backend a task may generate a background: at most this often per worker.
+    gpu = config.worker_backend() in GPU_BACKENDS
+    app.conf.task_annotations = {TASK_NAME: {"rate_limit": config.gpu_rate_limit()}} if gpu else None
     return app
 
 

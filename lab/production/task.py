@@ -138,7 +138,10 @@ class EventTask:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         impression = {"key": key, "event_id": event.event_id, "user_id": hash_id(event.user_id),
-                      "experiment": choice.experiment, "arm": choice.arm, "variant_version": choice.variant.version,
+                      # only randomised traffic belongs to an experiment; the shipped bundle names where it came from
+                      "experiment": choice.experiment if choice.source == "experiment" else None,
+                      "shipped_from": choice.experiment if choice.source == "bundle" else None,
+                      "arm": choice.arm, "variant_version": choice.variant.version,
                       "source": choice.source, "scenario": event.event, "level": result.level, "time": now_iso(),
                       "video": video, "poster": poster}
         self.ledger.record(key, impression)
