@@ -40,12 +40,15 @@ def configure(broker: str | None = None) -> Celery:
     url = broker or config.broker_url() or "redis://127.0.0.1:6379/0"
     if broker:
         os.environ[config.ENV_BROKER] = broker  # so forked pool processes see the same broker
+    vt = config.visibility_timeout_s()
     app.conf.update(
         broker_url=url, task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_ignore_result=True, task_serializer="json", accept_content=["json"], timezone="UTC",
         broker_connection_timeout=10, broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": config.visibility_timeout_s(), "socket_timeout": 10,
-                                  "socket_connect_timeout": 10},
+        # kombu scans for messages of dead workers every interval x throttle seconds (100 s by default):
+        # scan every few seconds so a killed worker's message comes back soon after the visibility timeout
+        broker_transport_options={"visibility_timeout": vt, "unacked_restore_interval": max(1, min(10, vt // 2)),
+                                  "unacked_restore_throttle": 1, "socket_timeout": 10, "socket_connect_timeout": 10},
         beat_schedule={"weekly-batch": {**WEEKLY_BATCH, "args": (config.weekly_events(),)}}
         if config.weekly_events() else {},
     )

@@ -19,6 +19,7 @@ from lab.experiments.privacy import hash_id
 from lab.library.events import RankEvent, parse_event
 from lab.production.choose import VariantChooser
 from lab.production.ledger import Ledger, event_hash, now_iso
+from lab.production.poster import poster_from_mp4
 from lab.production.push import push
 from lab.production.settings import WorkerSettings
 from lab.production.store import OutputStore
@@ -132,9 +133,10 @@ class EventTask:
         tmp.mkdir(parents=True)
         try:
             result = render(choice.variant, event, tmp / "video.mp4", backend=self.backend(), level=level,
-                            logo_root=self.settings.variants_dir)
+                            logo_root=self.settings.variants_dir, extras=False)
+            poster_from_mp4(tmp / "video.mp4", tmp / "poster.png")
             video = self.store.put(tmp / "video.mp4", f"{key}.mp4")
-            poster = self.store.put(tmp / "video.poster.png", f"{key}.poster.png")
+            poster = self.store.put(tmp / "poster.png", f"{key}.poster.png")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         impression = {"key": key, "event_id": event.event_id, "user_id": hash_id(event.user_id),
@@ -142,7 +144,8 @@ class EventTask:
                       "experiment": choice.experiment if choice.source == "experiment" else None,
                       "shipped_from": choice.experiment if choice.source == "bundle" else None,
                       "arm": choice.arm, "variant_version": choice.variant.version,
-                      "source": choice.source, "scenario": event.event, "level": result.level, "time": now_iso(),
+                      "source": choice.source, "scenario": event.event, "level": result.level,
+                      "render_s": round(result.seconds, 4), "time": now_iso(),
                       "video": video, "poster": poster}
         self.ledger.record(key, impression)
         log.info("event %s: %s level %d -> %s", key, choice.arm, result.level, video)
