@@ -154,7 +154,8 @@ class EventTask:
     def _out_of_memory(self, exc: OutOfMemory, key: str, source: str, level: int | None, attempt: int,
                        t0: float) -> Outcome:
         if attempt < self.settings.render_retries:
-            next_level = min((level if level is not None else 0) + 1, TOP_LEVEL)
+            failed_at = level if level is not None else self.settings.level
+            next_level = min((failed_at if failed_at is not None else 0) + 1, TOP_LEVEL)
             raise RetryLater(next_level, attempt + 1, self.settings.retry_backoff_s * 2 ** attempt, str(exc))
         reason = f"out of memory after {attempt + 1} attempts: {exc}"
         self.ledger.dead_letter(key, {"stage": "render", "source": source, "reason": reason})

@@ -10,6 +10,7 @@ import pytest
 
 from lab.production.ledger import Ledger, read_jsonl
 from lab.render.encode import probe
+from tests.conftest import SENTINEL_NAME
 from tests.lab.production.conftest import rank_events, worker_env, write_events
 
 pytest.importorskip("celery")
@@ -29,7 +30,7 @@ def test_two_celery_workers_one_killed_mid_run_lose_nothing_and_duplicate_nothin
                                                                                  celery_workers):
     from lab.production import celery_app
 
-    valid = rank_events(50, prefix="cel")
+    valid = rank_events(50, prefix="cel", user=SENTINEL_NAME)
     invalid = [json.dumps({"event": "rank_up", "user": "X", "user_id": f"u{i}", "new_rank": 2, "event_id": f"bad-{i}"})
                for i in range(5)]
     # five valid events are sent twice: two workers may hold the same event id at once
@@ -56,6 +57,8 @@ def test_two_celery_workers_one_killed_mid_run_lose_nothing_and_duplicate_nothin
     assert probe(videos[0])["frames"] == 49
     dead = read_jsonl(ledger.dead_letter_path)
     assert len(dead) == 5 and all("old_rank: is required" in d["reason"] for d in dead)
+    logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
+    assert "received" in logs and SENTINEL_NAME not in logs  # the workers log task ids, never a name
 
 
 def test_celery_app_acknowledges_late_and_schedules_the_weekly_batch(monkeypatch, tmp_path):
