@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.cli import main
 from lab.production.ledger import Ledger, read_jsonl
 from lab.render.encode import probe
 from tests.conftest import SENTINEL_NAME
@@ -27,9 +28,7 @@ def wait_for(predicate, timeout: float, what: str, workers=None) -> None:
 
 
 def test_two_celery_workers_one_killed_mid_run_lose_nothing_and_duplicate_nothing(settings, redis_url, tmp_path,
-                                                                                 celery_workers):
-    from lab.production import celery_app
-
+                                                                                 celery_workers, monkeypatch, capsys):
     valid = rank_events(50, prefix="cel", user=SENTINEL_NAME)
     invalid = [json.dumps({"event": "rank_up", "user": "X", "user_id": f"u{i}", "new_rank": 2, "event_id": f"bad-{i}"})
                for i in range(5)]
@@ -40,9 +39,9 @@ def test_two_celery_workers_one_killed_mid_run_lose_nothing_and_duplicate_nothin
     ledger = Ledger(settings.state_dir)
     done = lambda: len(list((ledger.root / "done").glob("*.json")))  # noqa: E731
 
-    celery_app.configure(redis_url)
-    assert celery_app.enqueue(
-        (line, f"events.jsonl:{n}") for n, line in enumerate(path.read_text().splitlines(), start=1)) == 60
+    monkeypatch.setenv("HIGHLIGHT_LAB_BROKER", redis_url)  # the CLI sets it for its pool; restored after
+    assert main(["worker", "--events", str(path), "--broker", redis_url]) == 0
+    assert f"sent 60 events to {redis_url}" in capsys.readouterr().out
     wait_for(lambda: done() >= 8, 180, "the first videos", workers)
     workers.kill(first)  # SIGKILL mid-run: its current message is unacknowledged
     workers.start()

@@ -1,6 +1,7 @@
 """The embedded worker on real renders: videos decoded, impressions, dead letters, idempotency under
 concurrency, crash safety of a claim, push with retries, an fsspec output store."""
 
+import io
 import json
 import multiprocessing
 import os
@@ -175,6 +176,10 @@ def test_cli_worker_embedded_with_a_summary(settings, tmp_path, capsys, monkeypa
     assert main(args + ["--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["counts"] == {"duplicate": 4}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(rank_events(1, prefix="stdin")[0]) + "\n"))
+    assert main(["worker", "--events", "-", "--out", str(tmp_path / "cli-out"), "--backend", "motion", "--level",
+                 str(LEVEL), "--workers", "1"]) == 0
+    assert "1 videos in" in capsys.readouterr().out
     assert main(["worker"]) == 2
     assert "give --events FILE" in capsys.readouterr().err
     assert main(["worker", "--events", str(tmp_path / "missing.jsonl")]) == 2
