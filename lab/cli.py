@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -416,9 +415,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise LabError("worker", "nothing to do", "give --events FILE (or - for stdin), or --celery to start a worker")
     from lab.production.embedded import read_lines
 
-    if args.out:
-        os.environ[config.ENV_OUTPUT_URL] = args.out  # Celery workers read their own; this is the embedded one
     if broker:
+        if args.out:
+            raise LabError("--out", "Celery workers write to their own output store, not the sender's",
+                           "set HIGHLIGHT_LAB_OUTPUT_URL where the workers run, and drop --out here")
         from lab.production.celery_app import configure, enqueue
 
         configure(broker)

@@ -38,8 +38,6 @@ _TASK: EventTask | None = None
 def configure(broker: str | None = None) -> Celery:
     """Point the app at ``broker`` (default ``HIGHLIGHT_LAB_BROKER``) with the delivery guarantees above."""
     url = broker or config.broker_url() or "redis://127.0.0.1:6379/0"
-    if broker:
-        os.environ[config.ENV_BROKER] = broker  # so forked pool processes see the same broker
     vt = config.visibility_timeout_s()
     app.conf.update(
         broker_url=url, task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,

@@ -3,6 +3,7 @@ mid-run and restarted; every valid event gives exactly one video and one impress
 dead letter with its reason. The small version of benchmarks/worker_load.py."""
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -39,7 +40,6 @@ def test_two_celery_workers_one_killed_mid_run_lose_nothing_and_duplicate_nothin
     ledger = Ledger(settings.state_dir)
     done = lambda: len(list((ledger.root / "done").glob("*.json")))  # noqa: E731
 
-    monkeypatch.setenv("HIGHLIGHT_LAB_BROKER", redis_url)  # the CLI sets it for its pool; restored after
     assert main(["worker", "--events", str(path), "--broker", redis_url]) == 0
     assert f"sent 60 events to {redis_url}" in capsys.readouterr().out
     wait_for(lambda: done() >= 8, 180, "the first videos", workers)
@@ -65,8 +65,10 @@ def test_celery_app_acknowledges_late_and_schedules_the_weekly_batch(monkeypatch
 
     from lab.production import celery_app
 
+    monkeypatch.delenv("HIGHLIGHT_LAB_BROKER", raising=False)
     monkeypatch.setenv("HIGHLIGHT_LAB_WEEKLY_EVENTS", str(tmp_path / "weekly.jsonl"))
     app = celery_app.configure("redis://127.0.0.1:1/0")
+    assert "HIGHLIGHT_LAB_BROKER" not in os.environ  # configuring the app changes no one else's setting
     task = app.tasks[celery_app.TASK_NAME]
     assert task.acks_late and task.reject_on_worker_lost and app.conf.worker_prefetch_multiplier == 1
     entry = app.conf.beat_schedule["weekly-batch"]
