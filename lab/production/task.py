@@ -17,7 +17,7 @@ from typing import Any
 from lab.errors import EventError, LabError, OutOfMemory
 from lab.experiments.privacy import hash_id
 from lab.library.events import RankEvent, parse_event
-from lab.production.choose import VariantChooser
+from lab.production.choose import Choice, VariantChooser
 from lab.production.ledger import Ledger, event_hash, now_iso
 from lab.production.poster import poster_from_mp4
 from lab.production.push import push
@@ -95,7 +95,13 @@ class EventTask:
             done = self.ledger.done(key)
             if done is None:
                 try:
-                    done = self._render(event, key, source, level if level is not None else self.settings.level)
+                    choice = self.chooser.choose(event)
+                except LabError as exc:  # nothing to show yet: recorded, and rendered once a variant ships
+                    reason = f"no variant: {exc}"
+                    self.ledger.dead_letter(f"unserved-{key}", {"stage": "choose", "source": source, "reason": reason})
+                    return Outcome(FAILED, key, time.perf_counter() - t0, reason=reason)
+                try:
+                    done = self._render(event, choice, key, level if level is not None else self.settings.level)
                 except OutOfMemory as exc:
                     return self._out_of_memory(exc, key, source, level, attempt, t0)
                 except (LabError, OSError) as exc:
@@ -124,8 +130,7 @@ class EventTask:
     def _push_dead(self, key: str) -> bool:
         return self.ledger.is_dead(f"push-{key}")
 
-    def _render(self, event: RankEvent, key: str, source: str, level: int | None) -> dict[str, Any]:
-        choice = self.chooser.choose(event)
+    def _render(self, event: RankEvent, choice: Choice, key: str, level: int | None) -> dict[str, Any]:
         if level is not None:
             level = min(level, len(choice.variant.degrade))
         tmp = self.ledger.root / "tmp" / key

@@ -9,17 +9,22 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from lab import config
 from lab.cli import main
 from lab.errors import LabError
+from lab.experiments.export import make_bundle
 from lab.experiments.privacy import hash_id
+from lab.library.versions import VariantLibrary
 from lab.production.embedded import read_lines, run_batch
 from lab.production.ledger import Ledger, event_hash, read_jsonl
 from lab.production.store import OutputStore
 from lab.production.task import BUSY, DUPLICATE, RENDERED, EventTask
 from lab.render.encode import probe
+from lab.storage import atomic_write_text
 from tests.conftest import REPO, SENTINEL_NAME
 from tests.lab.production.conftest import LEVEL, rank_events, write_events
 
@@ -183,4 +188,28 @@ def test_cli_worker_embedded_with_a_summary(settings, tmp_path, capsys, monkeypa
     assert main(["worker"]) == 2
     assert "give --events FILE" in capsys.readouterr().err
     assert main(["worker", "--events", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_an_event_with_no_variant_to_show_is_dead_lettered_and_rendered_once_one_ships(settings, tmp_path):
+    defend = {"event": "defend", "user": "Alice", "user_id": "u-d", "new_rank": 4, "event_id": "defend-1"}
+    path = write_events(tmp_path / "defend.jsonl", [defend])
+    first = run_batch(read_lines(path), settings, workers=1)
+    assert first.counts["failed"] == 1 and not first.rendered
+    ledger = Ledger(settings.state_dir)
+    dead = read_jsonl(ledger.dead_letter_path)
+    assert [d["stage"] for d in dead] == ["choose"]
+    assert "scenario defend: no running experiment and no production bundle" in dead[0]["reason"]
+    again = run_batch(read_lines(path), settings, workers=1)
+    assert again.counts["failed"] == 1 and len(read_jsonl(ledger.dead_letter_path)) == 1  # not doubled
+
+    # a defend variant ships (the bundle `workflow.export` writes): the same file now renders the event
+    variant = VariantLibrary(REPO / "variants").load("defend-shield")
+    decision = SimpleNamespace(action="ship", arm=variant.id, headline="ship defend-shield", reasons=())
+    bundle = make_bundle(variant, "defend-test", decision, False, None, "highlight_lab_defend", 1)
+    atomic_write_text(config.exports_dir("defend") / "production.json", json.dumps(bundle))
+    shipped = run_batch(read_lines(path), settings, workers=1)
+    assert shipped.rendered == 1
+    imp = read_jsonl(ledger.impressions_path)[-1]
+    assert (imp["source"], imp["arm"], imp["experiment"], imp["shipped_from"]) == ("bundle", "defend-shield", None,
+                                                                                 "defend-test")
 
