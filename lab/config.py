@@ -20,6 +20,8 @@ DEFAULT_PORT = 7860
 # MLflow's REST client retries for minutes by default; a lab command should fail within seconds.
 DEFAULT_MLFLOW_TIMEOUT_S = 10
 DEFAULT_MLFLOW_RETRIES = 1
+DEFAULT_MLFLOW_BACKOFF = 1  # urllib3 backoff factor between retries (MLflow's default is 2, with 7 retries)
+DEFAULT_MLFLOW_PING_S = 3.0  # the reachability check before a command touches a server
 
 # -- environment variables -----------------------------------------------------------------
 ENV_HOME = "HIGHLIGHT_LAB_HOME"
@@ -114,6 +116,15 @@ def mlflow_timeout_s() -> int:
 
 def mlflow_retries() -> int:
     return int(os.environ.get(ENV_MLFLOW_RETRIES, DEFAULT_MLFLOW_RETRIES))
+
+
+def mlflow_backoff() -> int:
+    return DEFAULT_MLFLOW_BACKOFF
+
+
+def mlflow_ping_s() -> float:
+    """Seconds the reachability check waits: at most the request timeout."""
+    return min(DEFAULT_MLFLOW_PING_S, float(mlflow_timeout_s()))
 
 
 # -- the studio ------------------------------------------------------------------------------
