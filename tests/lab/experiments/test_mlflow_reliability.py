@@ -59,7 +59,7 @@ def mlflow_server(store: Path):
 
 
 def test_configure_bounds_mlflow_own_timeout_and_retries(lab_env, monkeypatch):
-    from mlflow.environment_variables import (MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT)
+    from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT
 
     monkeypatch.setenv(config.ENV_MLFLOW_TIMEOUT, "4")
     monkeypatch.setenv(config.ENV_MLFLOW_RETRIES, "0")
@@ -144,18 +144,17 @@ def test_a_server_killed_mid_export_leaves_the_old_production(lab_env, tmp_path,
     assert (folder / "production.json").read_text(encoding="utf-8") == old_bundle
     assert lab_env.load("rerun").status == "running"
 
-    url2, again = mlflow_server(store_dir)  # the same store, served again
-    with again:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", url2)
-        name = export_mod.prompt_name("rank_up")
-        assert export_mod.production_version(name) == 1
-        assert json.loads(old_bundle)["prompt"]["version"] == 1
-        assert export_mod.production_bundle("rank_up")["variant"]["id"] == "v3-rival-ghost"
-        mlflow = tracking.configure()
-        runs = mlflow.search_runs(experiment_names=[tracking.experiment_name("rerun")])
-        exports = runs[runs["tags.highlight_lab.kind"] == "export"]
-        assert set(exports["status"]) <= {"FAILED"}
-        assert set(runs["status"]) == {"FINISHED"} | set(exports["status"])
+    # What the server stored, read straight from its own sqlite store (the server is dead).
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store_dir / 'server.db'}")
+    name = export_mod.prompt_name("rank_up")
+    assert export_mod.production_version(name) == 1
+    assert json.loads(old_bundle)["prompt"]["version"] == 1
+    assert export_mod.production_bundle("rank_up")["variant"]["id"] == "v3-rival-ghost"
+    mlflow = tracking.configure()
+    runs = mlflow.search_runs(experiment_names=[tracking.experiment_name("rerun")])
+    exports = runs[runs["tags.highlight_lab.kind"] == "export"]
+    assert set(exports["status"]) <= {"FAILED"}
+    assert set(runs["status"]) == {"FINISHED"} | set(exports["status"])
 
 
 def test_a_failure_after_the_alias_moved_moves_it_back(lab_env, tmp_path, monkeypatch):
