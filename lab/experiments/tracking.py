@@ -96,12 +96,12 @@ def reachable() -> Iterator[None]:
 
     Nested uses check once (the outermost); an MLflow error from a server that still answers is re-raised.
     """
+    outer = getattr(_depth, "n", 0) == 0
+    if outer and not answers():  # before importing mlflow: a server that is down costs no import time
+        raise MlflowUnavailable(shown_uri())
     from mlflow.exceptions import MlflowException
     from requests import RequestException
 
-    outer = getattr(_depth, "n", 0) == 0
-    if outer and not answers():
-        raise MlflowUnavailable(shown_uri())
     _depth.n = getattr(_depth, "n", 0) + 1
     try:
         yield

@@ -4,6 +4,7 @@ other lacks. Each step is one function: track the arms, ingest outcomes, analyse
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,13 +152,16 @@ def _ship(experiments: ExperimentLibrary, exp: Experiment, variant: Variant, dec
     """The export's steps, ordered so that an interruption leaves the old production or the new one.
 
     Register the prompt version and write its bundle under its own name (both harmless if orphaned), move the
-    alias (the commit point), derive ``production.json`` from it, set the status, log the export run. A failure
-    after the commit moves the alias back, if the server still answers, and re-derives the rest from it.
+    alias (the commit point), derive ``production.json`` from it, log the export run, set the status last. A
+    failure after the commit moves the alias back (if the server still answers) and ``production.json`` with it.
     """
     mlflow = tracking.configure()
     key, chosen, name = exp.key, variant.id, export_mod.prompt_name(exp.scenario)
     previous = export_mod.production_version(name)
-    export_mod.sync_production(exp.scenario, previous)  # repair what an interrupted export may have left
+    with contextlib.suppress(LabError):  # repair what an interrupted export left, if that bundle is here
+        export_mod.sync_production(exp.scenario, previous)
+    production = export_mod.bundle_dir(exp.scenario) / "production.json"
+    before = production.read_text(encoding="utf-8") if production.is_file() else None
     tags = {"experiment": key, "arm": chosen, "variant_version": variant.version,
             "content_hash": variant.content_hash, "decision": decision.headline, "forced": str(forced).lower(),
             export_mod.PREVIOUS: str(previous) if previous is not None else ""}
@@ -178,7 +182,7 @@ def _ship(experiments: ExperimentLibrary, exp: Experiment, variant: Variant, dec
         with tracking.run(eid, f"export {chosen}", run_tags) as (client, run_id):
             client.log_dict(run_id, bundle, "production_bundle.json")
     except BaseException:
-        _undo_ship(exp.scenario, name, previous)
+        _undo_ship(name, previous, production, before)
         raise
     if exp.status in ("running", "stopped"):
         if exp.status == "running":
@@ -190,16 +194,20 @@ def _ship(experiments: ExperimentLibrary, exp: Experiment, variant: Variant, dec
                                    forced, decision.headline)
 
 
-def _undo_ship(scenario: str, name: str, previous: int | None) -> None:
-    """Move the alias back after a failed export; ``production.json`` follows the alias wherever it ends up."""
+def _undo_ship(name: str, previous: int | None, production: Path, before: str | None) -> None:
+    """Move the alias back after a failed export, and ``production.json`` with it; if the server is gone with
+    the alias moved, ``production.json`` already matches the new version and stays."""
     from mlflow.exceptions import MlflowException
     from requests import RequestException
 
     try:
         export_mod.move_alias(name, previous)
     except (MlflowException, RequestException, OSError, LabError):
-        return  # the server is gone with the alias moved: production.json already matches the new version
-    export_mod.sync_production(scenario, previous)
+        return
+    if before is None:
+        production.unlink(missing_ok=True)
+    else:
+        atomic_write_text(production, before)
 
 
 def rollback(scenario: str) -> tuple[int, int]:
