@@ -55,13 +55,12 @@ class GaussianLift:
 def gaussian_lift(control: Statistic, treatment: Statistic, alpha: float = 0.05) -> GaussianLift | None:
     """Relative lift with a flat prior on a Gaussian effect (GrowthBook's Bayesian engine).
 
-    None when the control has no clicks: relative lift is undefined.
+    None when the control has no clicks (relative lift is undefined) or either arm has zero variance: a
+    chance to win of exactly 0 or 1 from no spread would be certainty the data do not have (GrowthBook refuses it).
     """
-    if control.mean == 0:
+    if control.mean == 0 or control.zero_variance or treatment.zero_variance:
         return None
     lift = treatment.mean / control.mean - 1
     sd = math.sqrt(lift_variance(control, treatment))
-    if sd == 0:
-        return GaussianLift(lift, (lift, lift), 0.5 if lift == 0 else float(lift > 0))
     half = z_crit(alpha) * sd
     return GaussianLift(lift, (lift - half, lift + half), float(stats.norm.cdf(lift / sd)))

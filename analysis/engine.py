@@ -85,9 +85,11 @@ def _compare_all(ordered: Sequence[ArmData], options: Options, segment: str | No
     raw = []
     for arm in ordered[1:]:
         c = frequentist.compare(control.stat, arm.stat, options.alpha)
-        lo, hi = c.abs_diff_ci
+        lo, hi = c.abs_diff_ci or (None, None)
         p = c.p_value
-        if options.mode == "sequential":
+        if options.mode == "sequential" and not c.enough_data:
+            p = 1.0  # the confidence sequence needs the unpooled variance, which is zero here: refused
+        elif options.mode == "sequential":
             n = control.stat.n + arm.stat.n
             seq = sequential.sequential_diff(c.abs_diff, arm.stat.var_mean + control.stat.var_mean, n,
                                              options.alpha, options.sequential_tuning)
@@ -98,15 +100,16 @@ def _compare_all(ordered: Sequence[ArmData], options: Options, segment: str | No
     out = []
     for (arm, c, lo, hi, p, g), p_adj in zip(raw, adjusted, strict=True):
         rel_lo, rel_hi = c.rel_lift_ci if c.rel_lift_ci else (None, None)
-        if options.mode == "sequential" and c.rel_lift is not None:
+        if options.mode == "sequential" and c.rel_lift is not None and c.enough_data:
             half = sequential.halfwidth(frequentist.lift_variance(control.stat, arm.stat),
                                         control.stat.n + arm.stat.n, options.alpha, options.sequential_tuning)
             rel_lo, rel_hi = c.rel_lift - half, c.rel_lift + half
         out.append(ComparisonResult(
             variant=arm.variant, control=control.variant, abs_diff=c.abs_diff, abs_diff_ci_low=lo,
             abs_diff_ci_high=hi, rel_lift=c.rel_lift, rel_lift_ci_low=rel_lo, rel_lift_ci_high=rel_hi, z=c.z,
-            p_value=p, p_value_adjusted=p_adj, significant=p_adj < options.alpha,
+            p_value=p, p_value_adjusted=p_adj, significant=c.enough_data and p_adj < options.alpha,
             chance_to_win=g.chance_to_win if g else None, segment=segment, notes=c.notes,
+            enough_data=c.enough_data,
         ))
     return out
 
@@ -143,7 +146,8 @@ def _segments(segments: dict[str, Sequence[ArmData]], control: str, options: Opt
         for arm in ordered[1:]:
             variance[(name, arm.variant)] = arm.stat.var_mean + ordered[0].stat.var_mean
     adjusted = frequentist.adjust_p_values([r.p_value for r in raw], options.correction)
-    results = [ComparisonResult(**{**asdict(r), "p_value_adjusted": pa, "significant": pa < options.alpha})
+    results = [ComparisonResult(**{**asdict(r), "p_value_adjusted": pa,
+                                   "significant": r.enough_data and pa < options.alpha})
                for r, pa in zip(raw, adjusted, strict=True)]
     het = []
     for variant in sorted({r.variant for r in results}):
@@ -152,7 +156,7 @@ def _segments(segments: dict[str, Sequence[ArmData]], control: str, options: Opt
         for r in rows:
             # Fixed-horizon variance even in sequential mode: Cochran's Q is not an always-valid test.
             var = variance[(r.segment, r.variant)]
-            if var > 0:
+            if var > 0 and r.enough_data:
                 weights.append(1 / var)
                 diffs.append(r.abs_diff)
         if len(diffs) < 2:

@@ -41,13 +41,14 @@ class Comparison:
     """Treatment against control at a fixed horizon."""
 
     abs_diff: float
-    abs_diff_ci: tuple[float, float]
+    abs_diff_ci: tuple[float, float] | None  # None when an arm has zero variance (not enough data)
     rel_lift: float | None  # None when the control has no clicks (lift undefined)
     rel_lift_ci: tuple[float, float] | None
     z: float
     p_value: float
     se: float
     notes: tuple[str, ...] = ()
+    enough_data: bool = True  # False: an arm has zero variance, so no unpooled statistic is computed
 
 
 def compare(control: Statistic, treatment: Statistic, alpha: float = 0.05) -> Comparison:
@@ -58,27 +59,43 @@ def compare(control: Statistic, treatment: Statistic, alpha: float = 0.05) -> Co
     """
     notes: list[str] = []
     if control.n == 0 or treatment.n == 0:
-        return Comparison(0.0, (0.0, 0.0), None, None, 0.0, 1.0, 0.0,
-                          ("an arm has no data yet: nothing to compare",))
+        return Comparison(0.0, None, None, None, 0.0, 1.0, 0.0,
+                          ("not enough data: an arm has no data yet, nothing to compare",), enough_data=False)
     diff = treatment.mean - control.mean
     var_unpooled = treatment.var_mean + control.var_mean
-    if isinstance(control, ProportionStatistic) and isinstance(treatment, ProportionStatistic):
+    pooled_test = isinstance(control, ProportionStatistic) and isinstance(treatment, ProportionStatistic)
+    enough = not zero_variance_arm(control, treatment)
+    if pooled_test:
         pooled = (control.clicks + treatment.clicks) / (control.impressions + treatment.impressions)
         se_test = math.sqrt(pooled * (1 - pooled) * (1 / control.impressions + 1 / treatment.impressions))
     else:
-        se_test = math.sqrt(var_unpooled)
+        se_test = math.sqrt(var_unpooled) if enough else 0.0
     if se_test == 0:
         z, p = 0.0, 1.0
         notes.append("no variation in clicks (none or all clicked): the test has no evidence either way")
     else:
         z = diff / se_test
         p = float(2 * stats.norm.sf(abs(z)))
-    zc = z_crit(alpha)
-    half = zc * math.sqrt(var_unpooled)
     rel, rel_ci = relative_lift(control, treatment, alpha)
     if rel is None:
         notes.append("control has no clicks: relative lift is undefined")
+    if not enough:
+        # As GrowthBook's engine: an unpooled variance of zero would claim certainty, so no interval at all.
+        notes.append(f"not enough data: {zero_variance_arm(control, treatment)} has zero variance (no clicks, or "
+                     "every one clicked), so no interval, chance to win or sequential p-value is computed and the "
+                     "decision does not rest on this comparison")
+        return Comparison(diff, None, rel, None, z, p, se_test, tuple(notes), enough_data=False)
+    half = z_crit(alpha) * math.sqrt(var_unpooled)
     return Comparison(diff, (diff - half, diff + half), rel, rel_ci, z, p, se_test, tuple(notes))
+
+
+def zero_variance_arm(control: Statistic, treatment: Statistic) -> str | None:
+    """Which arm ('the control' / 'the treatment') has zero variance; None when both have some."""
+    if control.zero_variance:
+        return "the control"
+    if treatment.zero_variance:
+        return "the treatment"
+    return None
 
 
 def relative_lift(control: Statistic, treatment: Statistic, alpha: float = 0.05

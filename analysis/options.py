@@ -27,6 +27,8 @@ class Options:
     power: float = 0.8
     draws: int = bayesian.DEFAULT_DRAWS
     seed: int = 0
+    # The plan's sample size per arm: a fixed-horizon test is not read before every arm has it.
+    planned_n_per_arm: int | None = None
 
     def check(self) -> None:
         if not 0 < self.alpha < 1:
@@ -35,5 +37,7 @@ class Options:
             raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.planned_n_per_arm is not None and self.planned_n_per_arm < 1:
+            raise ValueError(f"the planned sample size per arm must be at least 1, got {self.planned_n_per_arm}")
         if self.mde_rel <= 0:
             raise ValueError(f"the minimum detectable lift must be positive, got {self.mde_rel}")

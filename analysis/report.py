@@ -127,7 +127,8 @@ def html_report(result: AnalysisResult, arms: Sequence[ArmData], daily: Sequence
         f"<tr><td>{e(c.variant)} vs {e(c.control)}</td><td>{c.abs_diff:+.2%}</td>"
         f"<td>{'' if c.rel_lift is None else f'{c.rel_lift:+.1%}'}</td>"
         f"<td>{'' if c.rel_lift_ci_low is None else f'{c.rel_lift_ci_low:+.1%} – {c.rel_lift_ci_high:+.1%}'}</td>"
-        f"<td>{c.p_value:.3g}</td><td>{c.p_value_adjusted:.3g}</td><td>{'yes' if c.significant else 'no'}</td></tr>"
+        f"<td>{c.p_value:.3g}</td><td>{c.p_value_adjusted:.3g}</td>"
+        f"<td>{'yes' if c.significant else 'no' if c.enough_data else 'not enough data'}</td></tr>"
         for c in result.comparisons)
     reasons = "".join(f"<li>{e(r)}</li>" for r in d.reasons)
     notes = "".join(f"<li>{e(n)}</li>" for n in result.notes)

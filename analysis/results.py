@@ -28,8 +28,8 @@ class ComparisonResult:
     variant: str
     control: str
     abs_diff: float
-    abs_diff_ci_low: float
-    abs_diff_ci_high: float
+    abs_diff_ci_low: float | None  # None: not enough data (an arm has zero variance)
+    abs_diff_ci_high: float | None
     rel_lift: float | None
     rel_lift_ci_low: float | None
     rel_lift_ci_high: float | None
@@ -40,6 +40,7 @@ class ComparisonResult:
     chance_to_win: float | None
     segment: str | None = None
     notes: tuple[str, ...] = ()
+    enough_data: bool = True  # False: an arm has zero variance; the decision never rests on this comparison
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,17 @@ class Decision:
     more_units_per_arm: int | None
     reasons: tuple[str, ...]
     unit: str = "impression"
+    detail: str | None = None  # for keep_running: "no data yet", "not enough data", "1,000 of 6,582 users per arm"
 
     @property
     def headline(self) -> str:
         if self.action == "ship":
             return f"ship {self.arm}"
         if self.action == "keep_running":
+            if self.detail:
+                return f"keep running ({self.detail})"
+            if self.more_units_per_arm is None:
+                return "keep running"
             return f"keep running (≈{self.more_units_per_arm:,} more {self.unit}s per arm)"
         return {"no_difference": "no meaningful difference", "invalid_srm": "invalid (SRM)"}[self.action]
 

@@ -38,6 +38,11 @@ class ProportionStatistic:
     def var_mean(self) -> float:
         return self.variance / self.impressions if self.impressions else 0.0
 
+    @property
+    def zero_variance(self) -> bool:
+        """No impressions, or every one alike (no clicks or all clicked): no spread to estimate an error from."""
+        return self.impressions == 0 or self.variance <= 0
+
     def __add__(self, other: ProportionStatistic) -> ProportionStatistic:
         return ProportionStatistic(self.impressions + other.impressions, self.clicks + other.clicks)
 
@@ -75,6 +80,11 @@ class RatioStatistic:
         cov = (self.clicks_x_impressions - self.clicks * self.impressions / n) / (n - 1)
         v = (var_c / mu_i**2 - 2 * mu_c * cov / mu_i**3 + mu_c**2 * var_i / mu_i**4) / n
         return max(v, 0.0)
+
+    @property
+    def zero_variance(self) -> bool:
+        """Fewer than two users, or no spread in their clicks per impression."""
+        return self.var_mean <= 0
 
     def __add__(self, other: RatioStatistic) -> RatioStatistic:
         return RatioStatistic(

@@ -627,6 +627,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except LabError as exc:
+        from lab.experiments.tracking import MlflowUnavailable
+
+        if isinstance(exc, MlflowUnavailable):  # name the command to run again: its words, not its values
+            words = [getattr(args, a) for a in ("command", "action") if isinstance(getattr(args, a, None), str)]
+            exc = exc.rerun(" ".join(["highlight-lab", *words]))
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

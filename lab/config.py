@@ -28,6 +28,9 @@ DEFAULT_RENDER_RETRIES = 3
 DEFAULT_VISIBILITY_TIMEOUT_S = 300
 DEFAULT_GPU_RATE_LIMIT = "30/m"
 
+DEFAULT_MLFLOW_BACKOFF = 1  # urllib3 backoff factor between retries (MLflow's default is 2, with 7 retries)
+DEFAULT_MLFLOW_PING_S = 3.0  # the reachability check before a command touches a server
+
 # -- environment variables -----------------------------------------------------------------
 ENV_HOME = "HIGHLIGHT_LAB_HOME"
 ENV_VARIANTS = "HIGHLIGHT_LAB_VARIANTS"
@@ -191,6 +194,14 @@ def worker_backend() -> str:
 def weekly_events() -> str | None:
     """The events file the weekly Celery beat batch reads (Sunday 02:00); None: no weekly batch."""
     return os.environ.get(ENV_WEEKLY_EVENTS) or None
+
+def mlflow_backoff() -> int:
+    return DEFAULT_MLFLOW_BACKOFF
+
+
+def mlflow_ping_s() -> float:
+    """Seconds the reachability check waits: at most the request timeout."""
+    return min(DEFAULT_MLFLOW_PING_S, float(mlflow_timeout_s()))
 
 
 # -- the studio ------------------------------------------------------------------------------

@@ -4,14 +4,20 @@
 consecutive ranges on [0, 1) and the first range holding the hash is the arm. A team already bucketing
 users with GrowthBook gets the same arms for the same seed, ids and weights.
 
-Non-ASCII ids: FNV-1a runs over one value per character. ``unit="codepoint"`` (the default) takes
-Unicode code points, as GrowthBook's Python SDK does (``ord(c)``); ``unit="utf16"`` takes UTF-16 code
-units, as the JavaScript SDK does (``charCodeAt``). The two agree for every character up to U+FFFF (CJK
-and accented names included) and differ only past it (most emoji), where JavaScript sees two surrogates.
+Non-ASCII ids: FNV-1a runs over one value per character. ``unit="utf16"`` (the default) takes UTF-16
+code units, as the JavaScript SDK (``charCodeAt``) and the ``growthbook`` Python package 4.x do;
+``unit="codepoint"`` takes Unicode code points (``ord(c)``), as older Python SDKs did. The two agree for
+every character up to U+FFFF (CJK and accented names included) and differ only past it (most emoji), where
+UTF-16 has two surrogates.
+
+Weights are used as given, never divided by their sum: dividing moves a range boundary by a rounding step
+(``[0.7, 0.2, 0.1]`` sums to 0.9999999999999999), and a user hashed exactly onto it would change arm. As in
+the SDKs, weights summing outside 0.99-1.01 fall back to equal weights; experiment specs refuse them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 FNV_OFFSET = 0x811C9DC5
@@ -27,7 +33,13 @@ def _units(text: str, unit: str) -> list[int]:
     raise ValueError(f"unit must be 'codepoint' or 'utf16', got {unit!r}")
 
 
-def fnv1a32(text: str, unit: str = "codepoint") -> int:
+# The SDKs' tolerance on the weight sum; outside it they bucket on equal weights.
+WEIGHT_SUM_MIN = 0.99
+WEIGHT_SUM_MAX = 1.01
+DEFAULT_UNIT = "utf16"
+
+
+def fnv1a32(text: str, unit: str = DEFAULT_UNIT) -> int:
     h = FNV_OFFSET
     for u in _units(text, unit):
         h ^= u
@@ -35,7 +47,7 @@ def fnv1a32(text: str, unit: str = "codepoint") -> int:
     return h
 
 
-def gb_hash(seed: str, value: str, version: int = 2, unit: str = "codepoint") -> float | None:
+def gb_hash(seed: str, value: str, version: int = 2, unit: str = DEFAULT_UNIT) -> float | None:
     """GrowthBook's bucketing hash in [0, 1); None for an unknown hash version (as the SDKs return)."""
     if version == 2:
         return (fnv1a32(str(fnv1a32(seed + value, unit)), unit) % 10000) / 10000
@@ -45,14 +57,17 @@ def gb_hash(seed: str, value: str, version: int = 2, unit: str = "codepoint") ->
 
 
 def bucket_ranges(weights: Sequence[float], coverage: float = 1.0) -> list[tuple[float, float]]:
-    """Consecutive [start, end) ranges, one per arm, as GrowthBook's ``getBucketRanges``."""
-    total = sum(weights)
-    if total <= 0:
-        raise ValueError("weights must add up to more than 0")
-    ranges, start = [], 0.0
-    for w in weights:
-        ranges.append((start, start + coverage * w / total))
-        start += w / total
+    """Consecutive [start, end) ranges, one per arm, exactly as GrowthBook's ``getBucketRanges``: the
+    weights as given, equal weights when they are not a valid split (negative, or a sum outside 0.99-1.01)."""
+    coverage = min(max(coverage, 0.0), 1.0)
+    valid = (len(weights) > 0 and all(math.isfinite(w) and w >= 0 for w in weights)
+             and WEIGHT_SUM_MIN <= sum(weights) <= WEIGHT_SUM_MAX)
+    used = list(weights) if valid else [1 / len(weights) for _ in weights]
+    ranges, cumulative = [], 0.0
+    for w in used:
+        start = cumulative
+        cumulative += w
+        ranges.append((start, start + coverage * w))
     return ranges
 
 
@@ -64,7 +79,7 @@ def choose(hash_value: float, ranges: Sequence[tuple[float, float]]) -> int:
     return -1
 
 
-def assign(seed: str, user_id: str, arms: Sequence[str], weights: Sequence[float], unit: str = "codepoint"
+def assign(seed: str, user_id: str, arms: Sequence[str], weights: Sequence[float], unit: str = DEFAULT_UNIT
            ) -> tuple[str | None, float]:
     """The arm for a user (None if outside coverage) and the user's hash."""
     h = gb_hash(seed, user_id, 2, unit)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from lab.errors import LabError
 from lab.experiments import tracking
 from lab.library.schema import parse_variant
 from lab.library.variant import Variant
+from lab.storage import atomic_write_text
 
 BUNDLE_FORMAT = "highlight-lab/production-bundle@1"
 ALIAS = "production"
@@ -40,6 +42,14 @@ class ExportResult:
     decision: str
 
 
+def _not_found(exc: Exception) -> bool:
+    """Only these mean "no such prompt or alias"; a server that does not answer is something else."""
+    code = getattr(exc, "error_code", "")
+    return code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or (
+        code == "INVALID_PARAMETER_VALUE" and "not found" in str(exc).lower())
+
+
+@tracking.guarded
 def production_version(name: str) -> int | None:
     """The version the ``production`` alias points at; None only when the prompt or the alias does not exist."""
     from mlflow.exceptions import MlflowException
@@ -48,9 +58,56 @@ def production_version(name: str) -> int | None:
     try:
         return int(mlflow.MlflowClient().get_prompt_version_by_alias(name, ALIAS).version)
     except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc).lower():
+        if _not_found(exc):
             return None
         raise
+
+
+def bundle_path(scenario: str, version: int) -> Path:
+    """Every exported bundle is kept under its prompt version; ``production.json`` is a copy of one of them."""
+    return bundle_dir(scenario) / f"v{int(version)}.json"
+
+
+def write_bundle(scenario: str, version: int, bundle: dict[str, Any]) -> Path:
+    """Write the bundle under its version's name: harmless if the export stops before the alias moves."""
+    path = bundle_path(scenario, version)
+    atomic_write_text(path, json.dumps(bundle, ensure_ascii=False, indent=2))
+    return path
+
+
+@tracking.guarded
+def move_alias(name: str, version: int | None) -> None:
+    """Point ``production`` at ``version`` (remove it for None): the commit point of an export or rollback."""
+    mlflow = tracking.configure()
+    if version is None:
+        mlflow.MlflowClient().delete_prompt_alias(name, ALIAS)
+    else:
+        mlflow.MlflowClient().set_prompt_alias(name, ALIAS, int(version))
+
+
+def sync_production(scenario: str, version: int | None) -> Path:
+    """Make ``production.json`` the saved bundle of ``version`` (the alias's), replaced atomically; removed for
+    None. It is derived from the alias, never written on its own."""
+    target = bundle_dir(scenario) / "production.json"
+    if version is None:
+        target.unlink(missing_ok=True)
+        return target
+    source = bundle_path(scenario, version)
+    if not source.is_file():
+        raise LabError(f"exports/{scenario}", f"the bundle of version {version} ({source.name}) is not here",
+                       "export that version again on this machine")
+    text = source.read_text(encoding="utf-8")
+    if not (target.is_file() and target.read_text(encoding="utf-8") == text):
+        atomic_write_text(target, text)
+    return target
+
+
+def production_bundle(scenario: str) -> dict[str, Any] | None:
+    """The bundle in production, verified against the alias (and ``production.json`` repaired if an interrupted
+    export left it behind); None when nothing is in production."""
+    version = production_version(prompt_name(scenario))
+    path = sync_production(scenario, version)
+    return json.loads(path.read_text(encoding="utf-8")) if version is not None else None
 
 
 def make_bundle(variant: Variant, key: str, decision: Any, forced: bool, reason: str | None, name: str,

@@ -152,8 +152,9 @@ class OutcomeStore:
 
 
 def analyze_experiment(exp: Experiment, store: OutcomeStore) -> tuple[AnalysisResult, Dataset]:
-    """The experiment's analysis over everything in its store, with the spec's alpha, mode, weights and plan."""
+    """The experiment's analysis over everything in its store, with the spec's alpha, mode, weights and plan
+    (a fixed-horizon test is not read before the plan's sample size per arm)."""
     data = store.dataset(exp)
     options = Options(control=exp.control, alpha=exp.alpha, weights=exp.weights, mode=exp.mode,
-                      mde_rel=exp.plan.mde_rel, power=exp.plan.power)
+                      mde_rel=exp.plan.mde_rel, power=exp.plan.power, planned_n_per_arm=exp.planned_n_per_arm())
     return analyze(data.arms, options, segments=data.segments or None, notes=data.all_notes()), data

@@ -4,7 +4,7 @@ other lacks. Each step is one function: track the arms, ingest outcomes, analyse
 
 from __future__ import annotations
 
-import json
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,13 +75,14 @@ def analyze_and_log(experiments: ExperimentLibrary, key: str, report: Path | Non
     Every analysis is a run, whether the CLI or the studio asked for it.
     """
     exp = experiments.load(key)
-    result, data = analyze_experiment(exp, OutcomeStore(exp.key))
-    page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {exp.key}")
-    if report is not None:
-        atomic_write_text(Path(report), page)
-    track(experiments, exp, previews=False)
-    run_id = tracking.log_analysis(exp.key, result, page, {"kind": data.kind, "rows": data.rows,
-                                                           "skipped": data.skipped})
+    with tracking.reachable():  # a server that does not answer fails the command now, not minutes later
+        result, data = analyze_experiment(exp, OutcomeStore(exp.key))
+        page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {exp.key}")
+        if report is not None:
+            atomic_write_text(Path(report), page)
+        track(experiments, exp, previews=False)
+        run_id = tracking.log_analysis(exp.key, result, page, {"kind": data.kind, "rows": data.rows,
+                                                               "skipped": data.skipped})
     return LoggedAnalysis(result, data, page, run_id)
 
 
@@ -142,10 +143,25 @@ def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, for
                        "export the winner; or --force --reason")
     forced = decision.action != "ship" or chosen != decision.arm
     variant = experiments.variants.load_version(chosen, next(a.version for a in exp.arms if a.variant == chosen))
+    with tracking.reachable():
+        return _ship(experiments, exp, variant, decision, forced, reason, out)
 
+
+def _ship(experiments: ExperimentLibrary, exp: Experiment, variant: Variant, decision: Any, forced: bool,
+          reason: str | None, out: Path | None) -> export_mod.ExportResult:
+    """The export's steps, ordered so that an interruption leaves the old production or the new one.
+
+    Register the prompt version and write its bundle under its own name (both harmless if orphaned), move the
+    alias (the commit point), derive ``production.json`` from it, log the export run, set the status last. A
+    failure after the commit moves the alias back (if the server still answers) and ``production.json`` with it.
+    """
     mlflow = tracking.configure()
-    name = export_mod.prompt_name(exp.scenario)
+    key, chosen, name = exp.key, variant.id, export_mod.prompt_name(exp.scenario)
     previous = export_mod.production_version(name)
+    with contextlib.suppress(LabError):  # repair what an interrupted export left, if that bundle is here
+        export_mod.sync_production(exp.scenario, previous)
+    production = export_mod.bundle_dir(exp.scenario) / "production.json"
+    before = production.read_text(encoding="utf-8") if production.is_file() else None
     tags = {"experiment": key, "arm": chosen, "variant_version": variant.version,
             "content_hash": variant.content_hash, "decision": decision.headline, "forced": str(forced).lower(),
             export_mod.PREVIOUS: str(previous) if previous is not None else ""}
@@ -154,40 +170,66 @@ def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, for
     pv = mlflow.genai.register_prompt(name=name, template=variant.prompt_template,
                                       commit_message=f"{key}: {decision.headline}" + (" (forced)" if forced else ""),
                                       tags=tags)
-    mlflow.genai.set_prompt_alias(name, alias=export_mod.ALIAS, version=pv.version)
-
-    bundle = export_mod.make_bundle(variant, exp.key, decision, forced, reason, name, int(pv.version))
-    text = json.dumps(bundle, ensure_ascii=False, indent=2)
-    folder = export_mod.bundle_dir(exp.scenario)
-    atomic_write_text(folder / f"v{pv.version}.json", text)
-    atomic_write_text(folder / "production.json", text)
-    if out:
-        atomic_write_text(Path(out), text)
-    with mlflow.start_run(experiment_id=tracking.experiment_id(key), run_name=f"export {chosen}"):
-        mlflow.set_tags({tracking.KIND: "export", tracking.ARM: chosen, "highlight_lab.forced": str(forced).lower()})
-        mlflow.log_dict(bundle, "production_bundle.json")
+    version = int(pv.version)
+    bundle = export_mod.make_bundle(variant, key, decision, forced, reason, name, version)
+    export_mod.write_bundle(exp.scenario, version, bundle)
+    eid = tracking.experiment_id(key)
+    export_mod.move_alias(name, version)  # the commit point
+    try:
+        production = export_mod.sync_production(exp.scenario, version)
+        run_tags = {tracking.KIND: "export", tracking.ARM: chosen, "highlight_lab.forced": str(forced).lower(),
+                    "highlight_lab.prompt_version": str(version)}
+        with tracking.run(eid, f"export {chosen}", run_tags) as (client, run_id):
+            client.log_dict(run_id, bundle, "production_bundle.json")
+    except BaseException:
+        _undo_ship(name, previous, production, before)
+        raise
     if exp.status in ("running", "stopped"):
         if exp.status == "running":
             experiments.set_status(key, "stopped")
         experiments.set_status(key, "shipped")
-    return export_mod.ExportResult(exp.scenario, chosen, name, int(pv.version), previous,
-                        str(Path(out) if out else folder / "production.json"), forced, decision.headline)
+    if out:
+        atomic_write_text(Path(out), production.read_text(encoding="utf-8"))
+    return export_mod.ExportResult(exp.scenario, chosen, name, version, previous, str(Path(out) if out else production),
+                                   forced, decision.headline)
+
+
+def _undo_ship(name: str, previous: int | None, production: Path, before: str | None) -> None:
+    """Move the alias back after a failed export, and ``production.json`` with it; if the server is gone with
+    the alias moved, ``production.json`` already matches the new version and stays."""
+    from mlflow.exceptions import MlflowException
+    from requests import RequestException
+
+    try:
+        export_mod.move_alias(name, previous)
+    except (MlflowException, RequestException, OSError, LabError):
+        return
+    if before is None:
+        production.unlink(missing_ok=True)
+    else:
+        atomic_write_text(production, before)
+
 
 def rollback(scenario: str) -> tuple[int, int]:
-    """Move ``production`` back to the version it pointed at before the last export; returns (from, to)."""
-    mlflow = tracking.configure()
-    name = export_mod.prompt_name(scenario)
-    current = export_mod.production_version(name)
-    if current is None:
-        raise LabError(f"rollback {scenario}", f"prompt {name} has no production version")
-    pv = mlflow.genai.load_prompt(f"prompts:/{name}/{current}")
-    previous = (pv.tags or {}).get(export_mod.PREVIOUS) or ""
-    if not previous:
-        raise LabError(f"rollback {scenario}", f"version {current} was the first production version",
-                       "there is nothing earlier to roll back to")
-    mlflow.genai.set_prompt_alias(name, alias=export_mod.ALIAS, version=int(previous))
-    folder = export_mod.bundle_dir(scenario)
-    saved = folder / f"v{previous}.json"
-    if saved.exists():
-        atomic_write_text(folder / "production.json", saved.read_text(encoding="utf-8"))
-    return current, int(previous)
+    """Move ``production`` back to the version it pointed at before the last export; returns (from, to).
+
+    Only a missing prompt or alias is "no production version"; a server that does not answer is an error.
+    The bundle of the earlier version must be here before the alias moves, so production.json can follow it.
+    """
+    with tracking.reachable():
+        mlflow = tracking.configure()
+        name = export_mod.prompt_name(scenario)
+        current = export_mod.production_version(name)
+        if current is None:
+            raise LabError(f"rollback {scenario}", f"prompt {name} has no production version")
+        pv = mlflow.genai.load_prompt(f"prompts:/{name}/{current}")
+        previous = (pv.tags or {}).get(export_mod.PREVIOUS) or ""
+        if not previous:
+            raise LabError(f"rollback {scenario}", f"version {current} was the first production version",
+                           "there is nothing earlier to roll back to")
+        if not export_mod.bundle_path(scenario, int(previous)).is_file():
+            raise LabError(f"rollback {scenario}", f"the bundle of version {previous} is not on this machine",
+                           "nothing was changed; roll back where it was exported, or export that arm again")
+        export_mod.move_alias(name, int(previous))  # the commit point
+        export_mod.sync_production(scenario, int(previous))
+        return current, int(previous)

@@ -21,12 +21,14 @@ KEY = "seed-v1-v2-v3"
 TRUE = {"v1-fast-sprint": 0.23, "v2-slow-motion": 0.31, "v3-rival-ghost": 0.38}
 
 
-def run_journey(lab_env, tmp_path, daily=600, previews=False):
+def run_journey(lab_env, tmp_path, daily=3000, previews=False):
+    """14 days of traffic that reach the plan's 6,582 users per arm (a fixed-horizon test is read only then)."""
     exp = lab_env.load(KEY)
     lab_env.set_status(KEY, "running")
     track(lab_env, exp, previews=previews)
     store = OutcomeStore(KEY)
-    for step, f in enumerate(simulate(exp, TRUE, daily=daily, days=14, out_dir=tmp_path / "sim"), start=1):
+    days = simulate(exp, TRUE, daily=daily, days=14, out_dir=tmp_path / "sim", users_per_day=2.0)
+    for step, f in enumerate(days, start=1):
         store.ingest(exp, f)
         result, _ = analyze_experiment(exp, store)
         tracking.log_arm_metrics(KEY, result, step=step)
@@ -35,6 +37,7 @@ def run_journey(lab_env, tmp_path, daily=600, previews=False):
 
 def test_simulate_ingest_analyse_ship_export_and_render(lab_env, tmp_path):
     exp, store, result = run_journey(lab_env, tmp_path, previews=True)
+    assert min(v.units for v in result.variants) >= exp.planned_n_per_arm()
     assert (result.decision.action, result.decision.arm) == ("ship", "v3-rival-ghost")
     assert result.srm.ok and result.unit == "user"
 
@@ -66,7 +69,7 @@ def test_simulate_ingest_analyse_ship_export_and_render(lab_env, tmp_path):
 
 
 def test_forced_export_records_the_reason_and_rollback_restores(lab_env, tmp_path):
-    run_journey(lab_env, tmp_path, daily=300)
+    run_journey(lab_env, tmp_path)
     first = export(lab_env, KEY)
     with pytest.raises(LabError, match="refused: the analysis ships v3-rival-ghost, not v2-slow-motion"):
         export(lab_env, KEY, arm="v2-slow-motion")

@@ -11,7 +11,7 @@ from tests.lab.test_journey import KEY, run_journey
 
 
 def test_the_notebook_reproduces_the_logged_analysis(lab_env, tmp_path):
-    exp, store, _ = run_journey(lab_env, tmp_path, daily=300)
+    exp, store, _ = run_journey(lab_env, tmp_path)
     result, data = analyze_experiment(exp, store)
     tracking.log_analysis(KEY, result, html_report(result, data.arms, data.daily), {"rows": data.rows})
     nb = nbformat.read(REPO / "notebooks" / "experiment_review.ipynb", as_version=4)

@@ -35,8 +35,9 @@ def test_track_ingest_and_export_through_a_real_server(lab_env, mlflow_server, t
     exp = lab_env.load(KEY)
     track(lab_env, exp, previews=False)
     counts = tmp_path / "counts.csv"
-    counts.write_text("variant,impressions,clicks\nv1-fast-sprint,3000,690\nv2-slow-motion,3000,930\n"
-                      "v3-rival-ghost,3000,1140\n")
+    # Past the plan's 6,582 per arm: a fixed-horizon test is not read earlier.
+    counts.write_text("variant,impressions,clicks\nv1-fast-sprint,7000,1610\nv2-slow-motion,7000,2170\n"
+                      "v3-rival-ghost,7000,2660\n")
     store = OutcomeStore(KEY)
     store.ingest(exp, counts)
     result, _ = analyze_experiment(exp, store)
