@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 
 from analysis.options import MODES
-from lab.errors import ExperimentError, LabError
+from lab.errors import ExperimentError, LabError, excerpt
 from lab.library.events import SCENARIOS
-from lab.library.schema import ID_RE, Fields
+from lab.library.schema import ID_RE, Fields, check_id, load_yaml, read_text
 from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary
 from lab.storage import atomic_write_text, file_lock
@@ -26,7 +26,7 @@ STATUSES = ("draft", "running", "stopped", "shipped")
 SPEC_FIELDS = ("key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
                "seed", "plan")
 NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
-VERSION_RE = re.compile(r"^[0-9a-f]{12}$")
+VERSION_RE = re.compile(r"[0-9a-f]{12}")  # fullmatch, like ID_RE
 WEIGHT_TOLERANCE = 1e-6
 
 
@@ -115,7 +115,7 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
         return data[name]
 
     key = fields.str("key")
-    if not ID_RE.match(key):
+    if not ID_RE.fullmatch(key):
         raise ExperimentError(f"{where}: key", f"{key!r} is not a valid key",
                               "use lower-case letters, digits, '-' and '_'")
     hypothesis = str(need("hypothesis"))
@@ -129,7 +129,7 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
     if metric != "ctr":
         raise ExperimentError(f"{where}: primary_metric", f"{metric!r} is not supported", "use ctr")
     guardrails = fields.get("guardrails") or []
-    if not isinstance(guardrails, list) or not all(isinstance(g, str) and re.match(r"^[a-z_]+$", g)
+    if not isinstance(guardrails, list) or not all(isinstance(g, str) and re.fullmatch(r"[a-z_]+", g)
                                                    for g in guardrails):
         raise ExperimentError(f"{where}: guardrails", "must be a list of count column names such as dismissals")
 
@@ -152,7 +152,7 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
             raise ExperimentError(f"{loc}.version", f"variant {vid!r} is not pinned",
                                   f"pin a saved version: `highlight-lab variants history {vid}` lists them")
         version = str(version)
-        if not VERSION_RE.match(version):
+        if not VERSION_RE.fullmatch(version):
             raise ExperimentError(f"{loc}.version", f"{version!r} is not a 12-hex-digit version hash")
         if vid not in variants.ids():
             raise ExperimentError(f"{loc}.variant", f"unknown variant {vid!r}",
@@ -166,8 +166,8 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
             raise ExperimentError(f"{loc}.variant", f"{vid!r} is a {pinned.scenario} variant",
                                   f"this experiment tests {scenario} events")
         weight = raw.get("weight")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
-            raise ExperimentError(f"{loc}.weight", f"must be a positive number, got {weight!r}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 1:
+            raise ExperimentError(f"{loc}.weight", f"must be a number in (0, 1], got {excerpt(weight)}")
         arms.append(Arm(vid, version, float(weight)))
     ids = [a.variant for a in arms]
     if len(set(ids)) != len(ids):
@@ -205,18 +205,13 @@ class ExperimentLibrary:
         self.variants = variants
 
     def path(self, key: str) -> Path:
-        return self.root / f"{key}.yaml"
+        return self.root / f"{check_id(key, f'experiment {excerpt(key)}', ExperimentError)}.yaml"
 
     def keys(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.yaml"))
 
     def load_file(self, path: Path) -> Experiment:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ExperimentError(str(path), "no such file") from None
-        except yaml.YAMLError as exc:
-            raise ExperimentError(str(path), f"is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        data = load_yaml(read_text(Path(path), ExperimentError), str(path), ExperimentError)
         exp = parse_experiment(data, str(path), self.variants)
         if Path(path).stem != exp.key:
             raise ExperimentError(str(path), f"holds key {exp.key!r}", f"rename the file to {exp.key}.yaml")
@@ -224,7 +219,7 @@ class ExperimentLibrary:
 
     def load(self, key: str) -> Experiment:
         if not self.path(key).exists():
-            raise ExperimentError(f"experiment {key!r}", f"not found in {self.root}",
+            raise ExperimentError(f"experiment {excerpt(key)}", f"not found in {self.root}",
                                   f"known experiments: {', '.join(self.keys()) or 'none'}")
         return self.load_file(self.path(key))
 
