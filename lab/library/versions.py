@@ -128,6 +128,7 @@ class VariantLibrary:
 
     def resolve_version(self, variant_id: str, ref: str) -> str:
         """Full hash for a prefix of at least 7 hex digits, or 'current' for the current file."""
+        self._version_dir(variant_id)  # the id is checked before anything else is read or said
         if ref == "current":
             return self.load(variant_id).content_hash
         if not re.fullmatch(r"[0-9a-f]{7,64}", ref):
