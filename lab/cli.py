@@ -563,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(user_id, variant, timestamp, clicked)")
     p.add_argument("--control", help="control arm (default: the first)")
     p.add_argument("--correction", choices=CORRECTIONS, default="holm")
-    p.add_argument("--alpha", type=_finite(0, 1), default=0.05)
+    p.add_argument("--alpha", type=_finite(), default=0.05)  # ranges: analysis.options.Options
     p.add_argument("--weights", help="planned traffic split, e.g. 0.5,0.5 (default: equal)")
     p.add_argument("--segment", help="column to break results down by")
     p.add_argument("--mode", choices=MODES, default="fixed",
