@@ -104,7 +104,7 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
             ) from None
     if not isinstance(data, dict):
         raise EventError(where, f"must be a JSON object, got {_kind(data)}")
-    unknown = sorted(set(data) - set(FIELDS))
+    unknown = sorted(set(data) - set(FIELDS), key=str)
     if unknown:
         raise EventError(
             where,
@@ -183,7 +183,7 @@ def _rank(value: Any, where: str) -> int:
         got = json.dumps(value, ensure_ascii=False) if short else excerpt(value)
         raise EventError(where, f"must be a positive integer, got {got} ({_kind(value)})")
     if not 1 <= value <= MAX_RANK:
-        raise EventError(where, f"must be a positive integer up to {MAX_RANK}, got {value}")
+        raise EventError(where, f"must be a positive integer up to {MAX_RANK}, got {excerpt(value)}")
     return value
 
 
