@@ -5,10 +5,12 @@ Seeds are fixed (``derandomize=True``) so CI runs the same examples every time.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import io
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,8 @@ PROPERTY = settings(derandomize=True, max_examples=300, deadline=None, database=
 VARIANTS = VariantLibrary(REPO / "variants")
 V3 = yaml.safe_load((REPO / "variants" / "v3-rival-ghost.yaml").read_text(encoding="utf-8"))
 SPEC = yaml.safe_load((REPO / "experiments" / "seed-v1-v2-v3.yaml").read_text(encoding="utf-8"))
-SCRATCH = Path(tempfile.mkdtemp(prefix="lab-property-"))
+SCRATCH = Path(tempfile.mkdtemp(prefix="lab-property-"))  # hypothesis runs many examples per function fixture
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
 
 def parses_or_says_why(fn, *args: Any) -> Any:
