@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from lab import config
-from lab.errors import LabError
-from lab.library.events import parse_event
+from lab.errors import LabError, excerpt
+from lab.library.events import EVENT_MAX_CHARS, parse_event
 from lab.library.versions import VariantLibrary, resolve_variant, validate_paths
 
 EXIT_BAD_INPUT = 2
@@ -23,14 +24,88 @@ EXIT_BAD_INPUT = 2
 def read_arg(value: str) -> str:
     """A JSON argument given inline, as ``@FILE``, or as ``-`` for standard input."""
     if value == "-":
-        return sys.stdin.read()
+        try:
+            raw = sys.stdin.buffer.read(EVENT_MAX_CHARS * 4 + 1)
+            if len(raw) > EVENT_MAX_CHARS * 4:
+                raise LabError("standard input", f"is over {EVENT_MAX_CHARS * 4:,} bytes; a rank event is far smaller",
+                               "send one event")
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LabError("standard input", f"is not UTF-8 text (byte {exc.start + 1})",
+                           "send the event as UTF-8 JSON") from None
     if value.startswith("@"):
         path = Path(value[1:])
+        fix = "give @PATH to a UTF-8 JSON file"
         try:
-            return path.read_text(encoding="utf-8")
+            with path.open("rb") as f:
+                raw = f.read(EVENT_MAX_CHARS * 4 + 1)  # UTF-8 takes at most 4 bytes a character
+            if len(raw) > EVENT_MAX_CHARS * 4:
+                raise LabError(str(path), f"is over {EVENT_MAX_CHARS * 4:,} bytes; a rank event is far smaller", fix)
+            return raw.decode("utf-8")
         except FileNotFoundError:
             raise LabError(str(path), "no such file", "give @PATH to an existing JSON file") from None
+        except IsADirectoryError:
+            raise LabError(str(path), "is a folder, not a file", fix) from None
+        except UnicodeDecodeError as exc:
+            raise LabError(str(path), f"is not UTF-8 text (byte {exc.start + 1})", fix) from None
+        except OSError as exc:
+            raise LabError(str(path), f"cannot be read ({exc.strerror})", fix) from None
     return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad arguments as a ``LabError``: one line and exit 2, like every other error."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise LabError(self.prog, message, f"see `{self.prog} --help`")
+
+
+def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{excerpt(text)} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {span}, got {excerpt(value)}")
+        return value
+
+    return parse
+
+
+def _finite(low: float | None = None, high: float | None = None, open_low: bool = True) -> Callable[[str], float]:
+    """An argparse type: a finite number (nan and inf refused), optionally within (low, high)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{excerpt(text)} is not a number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {excerpt(text)}")
+        too_low = low is not None and (value <= low if open_low else value < low)
+        if too_low or (high is not None and value >= high):
+            span = " and ".join(x for x in (f"{'above' if open_low else 'at least'} {low:g}" if low is not None
+                                            else "", f"below {high:g}" if high is not None else "") if x)
+            raise argparse.ArgumentTypeError(f"must be {span}, got {excerpt(text)}")
+        return value
+
+    return parse
+
+
+def _new_file(text: str, flag: str, suffix: str | None = None) -> Path:
+    """An output path whose folder exists and which is not itself a folder (nothing is created for it)."""
+    path = Path(text)
+    if suffix and path.suffix.lower() != suffix:
+        raise LabError(flag, f"{excerpt(text, 200)} does not end in {suffix}", f"give a path such as out{suffix}")
+    if path.is_dir():
+        raise LabError(flag, f"{excerpt(text, 200)} is a folder", "give a file path inside it")
+    if not path.parent.is_dir():
+        raise LabError(flag, f"folder {excerpt(str(path.parent), 200)} does not exist", "create it first")
+    return path
 
 
 def _print_json(data: Any) -> None:
@@ -149,6 +224,7 @@ def cmd_event_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    _new_file(args.out, "--out", ".mp4")
     variant, root = resolve_variant(args.variant, args.dir)
     event = parse_event(read_arg(args.event))
     from lab.render.pipeline import render
@@ -175,9 +251,11 @@ def _floats(text: str, where: str) -> tuple[float, ...]:
     try:
         values = tuple(float(x) for x in text.split(","))
     except ValueError:
-        raise LabError(where, f"{text!r} is not a comma-separated list of numbers", "e.g. --weights 0.5,0.5") from None
-    if any(v <= 0 for v in values):
-        raise LabError(where, f"weights must be positive, got {text}")
+        raise LabError(where, f"{excerpt(text)} is not a comma-separated list of numbers",
+                       "e.g. --weights 0.5,0.5") from None
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise LabError(where, f"weights must be positive, finite numbers, got {excerpt(text)}",
+                       "e.g. --weights 0.5,0.5")
     return values
 
 
@@ -189,8 +267,8 @@ def _when(text: str | None, flag: str) -> Any:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise LabError(flag, f"{text!r} is not a date or time", "use ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00") \
-            from None
+        raise LabError(flag, f"{excerpt(text)} is not a date or time",
+                       "use ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00") from None
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -203,7 +281,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         mode=args.mode, sequential_tuning=args.tuning, mde_rel=args.mde_rel,
     )
     done = analyze_file(Path(args.file), options, segment=args.segment, start=_when(args.start, "--start"),
-                        end=_when(args.end, "--end"), report=Path(args.report) if args.report else None)
+                        end=_when(args.end, "--end"), report=_new_file(args.report, "--report") if args.report
+                        else None)
     result, data = done.result, done.data
     if args.json:
         _print_json(done.to_dict())
@@ -309,7 +388,8 @@ def cmd_experiments_track(args: argparse.Namespace) -> int:
 def cmd_experiments_analyze(args: argparse.Namespace) -> int:
     from lab.experiments.workflow import analyze_and_log
 
-    done = analyze_and_log(_experiments(args), args.key, report=Path(args.report) if args.report else None)
+    done = analyze_and_log(_experiments(args), args.key,
+                           report=_new_file(args.report, "--report") if args.report else None)
     if args.json:
         _print_json(done.to_dict())
     else:
@@ -334,9 +414,15 @@ def _ctr_map(text: str) -> dict[str, float]:
     for part in text.split(","):
         name, _, value = part.partition("=")
         try:
-            out[name.strip()] = float(value)
+            rate = float(value)
         except ValueError:
-            raise LabError("--ctr", f"{part!r} is not ARM=RATE", "e.g. --ctr v1=0.23,v2=0.31") from None
+            raise LabError("--ctr", f"{excerpt(part)} is not ARM=RATE", "e.g. --ctr v1=0.23,v2=0.31") from None
+        if not name.strip() or not 0 <= rate <= 1:
+            raise LabError("--ctr", f"{excerpt(part)} is not ARM=RATE with a rate from 0 to 1",
+                           "e.g. --ctr v1=0.23,v2=0.31")
+        if name.strip() in out:
+            raise LabError("--ctr", f"arm {excerpt(name.strip())} is given twice", "give each arm once")
+        out[name.strip()] = rate
     return out
 
 
@@ -482,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lab.library.events import SCENARIOS
     from lab.render.backends import BACKENDS
 
-    parser = argparse.ArgumentParser(prog="highlight-lab", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="highlight-lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(parent: Any, name: str, func: Callable[[argparse.Namespace], int], help: str,
@@ -527,34 +613,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event", required=True, help="event JSON, @FILE or -")
     p.add_argument("--out", required=True, help="output .mp4 (poster, contact sheet and JSON sidecar go beside it)")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
-    p.add_argument("--level", type=int, help="degrade level (default: chosen from GPU memory and --budget)")
-    p.add_argument("--seed", type=int, help="background seed (default: the variant's)")
-    p.add_argument("--budget", type=float, help="latency budget in seconds for choosing a degrade level")
+    p.add_argument("--level", type=_int_in(0), help="degrade level (default: chosen from GPU memory and --budget)")
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), help="background seed (default: the variant's)")
+    p.add_argument("--budget", type=_finite(0), help="latency budget in seconds for choosing a degrade level")
     p = add(sub, "analyze", cmd_analyze, "A/B/n significance for a counts or events file", dir_flag=False)
     p.add_argument("file", help="CSV, Parquet or JSON lines: counts (variant, impressions, clicks) or events "
                                 "(user_id, variant, timestamp, clicked)")
     p.add_argument("--control", help="control arm (default: the first)")
     p.add_argument("--correction", choices=CORRECTIONS, default="holm")
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=_finite(), default=0.05)  # ranges: analysis.options.Options
     p.add_argument("--weights", help="planned traffic split, e.g. 0.5,0.5 (default: equal)")
     p.add_argument("--segment", help="column to break results down by")
     p.add_argument("--mode", choices=MODES, default="fixed",
                    help="sequential: always-valid intervals, safe to look at daily")
-    p.add_argument("--tuning", type=float, default=5000, help="sequential tuning parameter (default 5000)")
-    p.add_argument("--mde-rel", type=float, default=0.10,
+    p.add_argument("--tuning", type=_finite(0), default=5000, help="sequential tuning parameter (default 5000)")
+    p.add_argument("--mde-rel", type=_finite(0), default=0.10,
                    help="smallest relative lift worth shipping, for 'keep running' (default 0.10)")
     p.add_argument("--report", help="write an HTML report here")
     p.add_argument("--start", help="experiment window start (events only; earlier rows are skipped and counted)")
     p.add_argument("--end", help="experiment window end, exclusive (events only)")
     p = add(sub, "power", cmd_power, "sample size per arm for a CTR test", dir_flag=False)
-    p.add_argument("--baseline", type=float, required=True, help="control CTR, e.g. 0.23")
+    # Ranges are checked by analysis.power.plan, which the studio calls too; here only "a finite number".
+    p.add_argument("--baseline", type=_finite(), required=True, help="control CTR, e.g. 0.23")
     mde = p.add_mutually_exclusive_group(required=True)
-    mde.add_argument("--mde-abs", type=float, help="absolute lift to detect, e.g. 0.02")
-    mde.add_argument("--mde-rel", type=float, help="relative lift to detect, e.g. 0.1")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--power", type=float, default=0.8)
-    p.add_argument("--arms", type=int, default=2)
-    p.add_argument("--daily", type=int, help="daily traffic over all arms, for the number of days")
+    mde.add_argument("--mde-abs", type=_finite(), help="absolute lift to detect, e.g. 0.02")
+    mde.add_argument("--mde-rel", type=_finite(), help="relative lift to detect, e.g. 0.1")
+    p.add_argument("--alpha", type=_finite(), default=0.05)
+    p.add_argument("--power", type=_finite(), default=0.8)
+    p.add_argument("--arms", type=_int_in(2, 100), default=2)
+    p.add_argument("--daily", type=_int_in(1), help="daily traffic over all arms, for the number of days")
 
     experiments = sub.add_parser("experiments", help="A/B experiment specs").add_subparsers(dest="action",
                                                                                              required=True)
@@ -583,9 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add_exp(sub, "simulate", cmd_simulate, "write SIMULATED event files for demos and tests", json_flag=False)
     p.add_argument("--experiment", required=True)
     p.add_argument("--ctr", required=True, help="true CTR per arm, e.g. v1-fast-sprint=0.23,v2-slow-motion=0.31")
-    p.add_argument("--daily", type=int, default=3000, help="impressions per day (default 3000)")
-    p.add_argument("--days", type=int, default=14)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--daily", type=_int_in(1, 10_000_000), default=3000, help="impressions per day (default 3000)")
+    p.add_argument("--days", type=_int_in(1, 366), default=14)
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0)
     p.add_argument("--out", required=True, help="folder for the event files")
     outcomes = sub.add_parser("outcomes", help="experiment outcomes").add_subparsers(dest="action", required=True)
     p = add_exp(outcomes, "ingest", cmd_outcomes_ingest, "add counts or event files to an experiment (idempotent)")
@@ -616,15 +703,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook", help="push hook URL (default: $HIGHLIGHT_LAB_WEBHOOK_URL)")
     p = add(sub, "studio", cmd_studio, "open the browser studio", json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    p.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    p.add_argument("--port", type=_int_in(1, 65535), help="port (default: $GRADIO_SERVER_PORT or 7860)")
     add(sub, "demo", cmd_demo, "walk through the library in the terminal", json_flag=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return args.func(args)
     except LabError as exc:
         from lab.experiments.tracking import MlflowUnavailable

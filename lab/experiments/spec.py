@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 
 from analysis.options import MODES
-from lab.errors import ExperimentError, LabError
+from lab.errors import ExperimentError, LabError, excerpt
 from lab.library.events import SCENARIOS
-from lab.library.schema import ID_RE, Fields
+from lab.library.schema import ID_RE, Fields, check_id, load_yaml, read_text
 from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary
 from lab.storage import atomic_write_text, file_lock
@@ -26,7 +26,7 @@ STATUSES = ("draft", "running", "stopped", "shipped")
 SPEC_FIELDS = ("key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
                "seed", "plan")
 NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
-VERSION_RE = re.compile(r"^[0-9a-f]{12}$")
+VERSION_RE = re.compile(r"[0-9a-f]{12}")  # fullmatch, like ID_RE
 WEIGHT_TOLERANCE = 1e-6
 
 
@@ -115,8 +115,8 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
         return data[name]
 
     key = fields.str("key")
-    if not ID_RE.match(key):
-        raise ExperimentError(f"{where}: key", f"{key!r} is not a valid key",
+    if not ID_RE.fullmatch(key):
+        raise ExperimentError(f"{where}: key", f"{excerpt(key)} is not a valid key",
                               "use lower-case letters, digits, '-' and '_'")
     hypothesis = str(need("hypothesis"))
     scenario = fields.choice("scenario", SCENARIOS)
@@ -124,12 +124,12 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
     mode = fields.choice("mode", MODES, default="fixed")
     alpha = fields.get("alpha", 0.05)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 0.5:
-        raise ExperimentError(f"{where}: alpha", f"must be a number between 0 and 0.5, got {alpha!r}")
+        raise ExperimentError(f"{where}: alpha", f"must be a number between 0 and 0.5, got {excerpt(alpha)}")
     metric = fields.get("primary_metric", "ctr")
     if metric != "ctr":
-        raise ExperimentError(f"{where}: primary_metric", f"{metric!r} is not supported", "use ctr")
+        raise ExperimentError(f"{where}: primary_metric", f"{excerpt(metric)} is not supported", "use ctr")
     guardrails = fields.get("guardrails") or []
-    if not isinstance(guardrails, list) or not all(isinstance(g, str) and re.match(r"^[a-z_]+$", g)
+    if not isinstance(guardrails, list) or not all(isinstance(g, str) and re.fullmatch(r"[a-z_]+", g)
                                                    for g in guardrails):
         raise ExperimentError(f"{where}: guardrails", "must be a list of count column names such as dismissals")
 
@@ -149,30 +149,31 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
             raise ExperimentError(f"{loc}.variant", "is required")
         version = raw.get("version")
         if not version:
-            raise ExperimentError(f"{loc}.version", f"variant {vid!r} is not pinned",
+            raise ExperimentError(f"{loc}.version", f"variant {excerpt(vid)} is not pinned",
                                   f"pin a saved version: `highlight-lab variants history {vid}` lists them")
-        version = str(version)
-        if not VERSION_RE.match(version):
-            raise ExperimentError(f"{loc}.version", f"{version!r} is not a 12-hex-digit version hash")
+        version = version if isinstance(version, str) else excerpt(version)  # str() fails past 4300 digits
+        if not VERSION_RE.fullmatch(version):
+            raise ExperimentError(f"{loc}.version", f"{excerpt(version)} is not a 12-hex-digit version hash")
         if vid not in variants.ids():
-            raise ExperimentError(f"{loc}.variant", f"unknown variant {vid!r}",
+            raise ExperimentError(f"{loc}.variant", f"unknown variant {excerpt(vid)}",
                                   f"known variants: {', '.join(variants.ids())}")
         try:
             pinned = variants.load_version(vid, version)
         except LabError:
-            raise ExperimentError(f"{loc}.version", f"variant {vid!r} has no saved version {version}",
+            raise ExperimentError(f"{loc}.version", f"variant {excerpt(vid)} has no saved version {version}",
                                   f"see `highlight-lab variants history {vid}`") from None
         if pinned.scenario != scenario:
-            raise ExperimentError(f"{loc}.variant", f"{vid!r} is a {pinned.scenario} variant",
+            raise ExperimentError(f"{loc}.variant", f"{excerpt(vid)} is a {pinned.scenario} variant",
                                   f"this experiment tests {scenario} events")
         weight = raw.get("weight")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
-            raise ExperimentError(f"{loc}.weight", f"must be a positive number, got {weight!r}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 1:
+            raise ExperimentError(f"{loc}.weight", f"must be a number in (0, 1], got {excerpt(weight)}")
         arms.append(Arm(vid, version, float(weight)))
     ids = [a.variant for a in arms]
     if len(set(ids)) != len(ids):
         dup = next(v for v in ids if ids.count(v) > 1)
-        raise ExperimentError(f"{where}: arms", f"variant {dup!r} appears twice", "each arm is a different variant")
+        raise ExperimentError(f"{where}: arms", f"variant {excerpt(dup)} appears twice",
+                              "each arm is a different variant")
     total = sum(a.weight for a in arms)
     if not math.isclose(total, 1.0, abs_tol=WEIGHT_TOLERANCE):
         raise ExperimentError(f"{where}: arms", f"weights sum to {total:g}, not 1",
@@ -205,26 +206,21 @@ class ExperimentLibrary:
         self.variants = variants
 
     def path(self, key: str) -> Path:
-        return self.root / f"{key}.yaml"
+        return self.root / f"{check_id(key, f'experiment {excerpt(key)}', ExperimentError)}.yaml"
 
     def keys(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.yaml"))
 
     def load_file(self, path: Path) -> Experiment:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ExperimentError(str(path), "no such file") from None
-        except yaml.YAMLError as exc:
-            raise ExperimentError(str(path), f"is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        data = load_yaml(read_text(Path(path), ExperimentError), str(path), ExperimentError)
         exp = parse_experiment(data, str(path), self.variants)
         if Path(path).stem != exp.key:
-            raise ExperimentError(str(path), f"holds key {exp.key!r}", f"rename the file to {exp.key}.yaml")
+            raise ExperimentError(str(path), f"holds key {excerpt(exp.key)}", f"rename the file to {exp.key}.yaml")
         return exp
 
     def load(self, key: str) -> Experiment:
         if not self.path(key).exists():
-            raise ExperimentError(f"experiment {key!r}", f"not found in {self.root}",
+            raise ExperimentError(f"experiment {excerpt(key)}", f"not found in {self.root}",
                                   f"known experiments: {', '.join(self.keys()) or 'none'}")
         return self.load_file(self.path(key))
 
@@ -237,7 +233,7 @@ class ExperimentLibrary:
             exp = self.load(key)
             if status not in NEXT_STATUS[exp.status]:
                 allowed = ", ".join(NEXT_STATUS[exp.status]) or "nothing (it is final)"
-                raise ExperimentError(f"experiment {key!r}", f"cannot go from {exp.status} to {status}",
+                raise ExperimentError(f"experiment {excerpt(key)}", f"cannot go from {exp.status} to {status}",
                                       f"from {exp.status} it can go to {allowed}")
             data = exp.to_dict()
             data["status"] = status

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
-from lab.errors import EventError
+from lab.errors import EventError, excerpt
 
 # The kinds of rank event, which are also a variant's and an experiment's scenario.
 Scenario = Literal["rank_up", "defend", "first_entry"]
@@ -21,13 +21,31 @@ SCENARIOS: tuple[str, ...] = get_args(Scenario)
 FIELDS = ("event", "user", "user_id", "old_rank", "new_rank", "rival", "challenge", "event_id", "locale")
 REQUIRED = ("event", "user", "new_rank")
 NAME_MAX = 40
+CHALLENGE_MAX = 60
+# A rank event is a few hundred bytes; anything far larger is not one (and is not read whole into errors).
+EVENT_MAX_CHARS = 64 * 1024
 MAX_RANK = 10_000_000
-LOCALE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+LOCALE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")  # use fullmatch
 # Characters that reorder or hide text: a name holding one could display as something else.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Unicode categories that are never part of a displayable name; U+200D (ZWJ, Cf) stays allowed
 # because emoji sequences need it.
 REFUSED_CATEGORIES = {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"}
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters a renderer draws as
+# nothing. A name made of them shows no name on the poster, and hidden ones make two names look alike.
+DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+# Drawn as an empty cell though not default-ignorable.
+BLANK_GLYPHS = frozenset("\u2800")
+ZWJ, ZWNJ = "\u200d", "\u200c"
+# Variation selectors pick a glyph for the character before them (\u2764\ufe0f is the red heart emoji).
+VARIATION_SELECTORS = ((0x180B, 0x180D), (0x180F, 0x180F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
+# Emoji tag sequences: U+1F3F4 (black flag), tags U+E0020-U+E007E, then U+E007F (the England flag).
+TAG_BASE, TAG_END = "\U0001f3f4", "\U000e007f"
 
 
 @dataclass(frozen=True)
@@ -67,8 +85,16 @@ class RankEvent:
 def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> RankEvent:
     """Validate a payload (JSON text or a dict) and return the event, or raise ``EventError``."""
     if isinstance(data, (str, bytes)):
+        if len(data) > EVENT_MAX_CHARS:
+            raise EventError(where, f"is {len(data):,} characters long; a rank event is at most "
+                             f"{EVENT_MAX_CHARS:,}", "send one event object, not a file of them")
         try:
-            data = json.loads(data)
+            data = json.loads(data, object_pairs_hook=_unique_keys(where))
+        except RecursionError:
+            raise EventError(where, "is nested too deeply to be a rank event",
+                             "send one flat JSON object of the event's fields") from None
+        except UnicodeDecodeError:
+            raise EventError(where, "is not UTF-8 text", "send the event as UTF-8 JSON") from None
         except json.JSONDecodeError as exc:
             raise EventError(
                 where,
@@ -78,11 +104,11 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
             ) from None
     if not isinstance(data, dict):
         raise EventError(where, f"must be a JSON object, got {_kind(data)}")
-    unknown = sorted(set(data) - set(FIELDS))
+    unknown = sorted(set(data) - set(FIELDS), key=str)
     if unknown:
         raise EventError(
             where,
-            f"unknown field {unknown[0]!r}",
+            f"unknown field {excerpt(unknown[0])}",
             f"allowed fields are {', '.join(FIELDS)}",
         )
     for name in REQUIRED:
@@ -90,7 +116,7 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
             raise EventError(f"{where}.{name}", "is required")
     kind = data["event"]
     if kind not in SCENARIOS:
-        raise EventError(f"{where}.event", f"unknown kind {kind!r}", f"use one of {', '.join(SCENARIOS)}")
+        raise EventError(f"{where}.event", f"unknown kind {excerpt(kind)}", f"use one of {', '.join(SCENARIOS)}")
 
     user = _name(data["user"], f"{where}.user")
     rival = _name(data["rival"], f"{where}.rival") if data.get("rival") is not None else None
@@ -125,10 +151,24 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
         user_id=_text(data.get("user_id"), f"{where}.user_id", 128),
         old_rank=old_rank,
         rival=rival,
-        challenge=_text(data.get("challenge"), f"{where}.challenge", 60),
+        challenge=_text(data.get("challenge"), f"{where}.challenge", CHALLENGE_MAX),
         event_id=_text(data.get("event_id"), f"{where}.event_id", 128),
         locale=_locale(data.get("locale", "en"), f"{where}.locale"),
     )
+
+
+def _unique_keys(where: str) -> Any:
+    """A JSON object hook refusing a repeated key: which of two values counts would be a guess."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise EventError(where, f"has the field {excerpt(key)} twice", "send each field once")
+            out[key] = value
+        return out
+
+    return build
 
 
 def _kind(value: Any) -> str:
@@ -139,10 +179,11 @@ def _kind(value: Any) -> str:
 
 def _rank(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        got = json.dumps(value, ensure_ascii=False) if not isinstance(value, float) else repr(value)
+        short = isinstance(value, (str, bool, type(None))) and len(str(value)) <= 40
+        got = json.dumps(value, ensure_ascii=False) if short else excerpt(value)
         raise EventError(where, f"must be a positive integer, got {got} ({_kind(value)})")
     if not 1 <= value <= MAX_RANK:
-        raise EventError(where, f"must be a positive integer up to {MAX_RANK}, got {value}")
+        raise EventError(where, f"must be a positive integer up to {MAX_RANK}, got {excerpt(value)}")
     return value
 
 
@@ -158,6 +199,7 @@ def _name(value: Any, where: str) -> str:
     if len(value) > NAME_MAX:
         raise EventError(where, f"is {len(value)} characters long; the limit is {NAME_MAX}")
     _check_printable(value, where)
+    _check_visible(value, where)
     return value
 
 
@@ -171,6 +213,7 @@ def _text(value: Any, where: str, limit: int) -> str | None:
     if len(value) > limit:
         raise EventError(where, f"is {len(value)} characters long; the limit is {limit}")
     _check_printable(value, where)
+    _check_visible(value, where)
     return value
 
 
@@ -190,9 +233,56 @@ def _check_printable(value: str, where: str) -> None:
             )
 
 
+def _in(ranges: tuple[tuple[int, int], ...], ch: str) -> bool:
+    return any(low <= ord(ch) <= high for low, high in ranges)
+
+
+def is_visible(ch: str) -> bool:
+    """A character that draws something: not a space, not default-ignorable, not a blank glyph."""
+    return not (ch.isspace() or ch in BLANK_GLYPHS or _in(DEFAULT_IGNORABLE, ch)
+                or unicodedata.category(ch) in REFUSED_CATEGORIES | {"Cf", "Zs"})
+
+
+def _check_visible(value: str, where: str) -> None:
+    """Refuse invisible characters except where they join or select a visible glyph, and demand a visible one.
+
+    ZWJ and ZWNJ are kept between two visible characters (emoji sequences, Persian, Indic scripts), a
+    variation selector right after a visible character, and tags only inside an emoji flag sequence.
+    """
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if ch == TAG_BASE and i + 1 < len(value) and "\U000e0020" <= value[i + 1] <= "\U000e007e":
+            end = i + 1
+            while end < len(value) and "\U000e0020" <= value[end] <= "\U000e007e":
+                end += 1
+            if end < len(value) and value[end] == TAG_END:
+                i = end + 1
+                continue
+        if _in(DEFAULT_IGNORABLE, ch) or ch in BLANK_GLYPHS:
+            before = value[i - 1] if i > 0 else ""
+            after = value[i + 1] if i + 1 < len(value) else ""
+            base = value[:i].rstrip("".join(chr(c) for c in range(0xFE00, 0xFE10)))  # ❤️‍🔥: heart, VS16, ZWJ
+            if ch in (ZWJ, ZWNJ) and base and after and is_visible(base[-1]) and is_visible(after):
+                i += 1
+                continue
+            if _in(VARIATION_SELECTORS, ch) and before and is_visible(before):
+                i += 1
+                continue
+            raise EventError(
+                where,
+                f"holds the invisible character U+{ord(ch):04X} at position {i + 1}",
+                "it draws nothing, so the name could show as empty or look like another; remove it "
+                "(joiners are kept only between two visible characters)",
+            )
+        i += 1
+    if not any(is_visible(ch) for ch in value):
+        raise EventError(where, "has no visible character", "send the name as it should appear on the video")
+
+
 def _locale(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not LOCALE_RE.match(value):
-        raise EventError(where, f"must be a language tag such as 'en' or 'zh-CN', got {value!r}")
+    if not isinstance(value, str) or not LOCALE_RE.fullmatch(value):
+        raise EventError(where, f"must be a language tag such as 'en' or 'zh-CN', got {excerpt(value)}")
     return value
 
 

@@ -15,6 +15,7 @@ class ModelSpec:
     frame_stride: int  # frame counts are frame_stride * k + 1 (temporal VAE compression)
     max_reliable_seconds: float  # past this the published model distorts
     max_side: int
+    text_encoder_max_tokens: int = 512  # UMT5 reads this many tokens of a prompt and drops the rest
 
     def snap_side(self, value: int) -> int:
         """Nearest multiple of ``size_multiple`` (ties go up), at least one multiple."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from lab.errors import LabError, VariantError
+from lab.errors import LabError, VariantError, excerpt
 from lab.library.events import LOCALE_RE, SCENARIOS
 from lab.library.models import DEFAULT_MODEL
 from lab.library.templates import check_template
@@ -29,21 +29,74 @@ from lab.library.variant import (
 )
 from lab.render.styles import STYLES
 
-# Variant ids and experiment keys: safe as file names, URLs and MLflow names.
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+# Variant ids and experiment keys: safe as file names, URLs and MLflow names. Always ``fullmatch``: a
+# ``$``-anchored ``match`` also accepts a trailing newline.
+ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+ID_FIX = "use lower-case letters, digits, '-' and '_' (at most 64 characters)"
+
+
+def check_id(value: object, where: str, error: type[LabError] = VariantError) -> str:
+    """An id (variant or experiment) that is safe to become a file name; every id that becomes a path
+    goes through here, so ``../../x`` never reads outside the library."""
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
+        raise error(where, f"{excerpt(value)} is not a valid id", ID_FIX)
+    return value
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping that repeats a key (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *base' is checked by the base loader
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base constructor refuses it with its position
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"duplicate key {excerpt(key)}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str, where: str, error: type[LabError] = VariantError) -> Any:
+    """Parse YAML (variants, saved versions, experiment specs) with the error naming the line, never the text."""
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise error(where, f"is not valid YAML{at}: {excerpt(problem, 80, quote=False)}") from None
+    except RecursionError:
+        raise error(where, "is nested too deeply to be read", "flatten the file") from None
+    except ValueError as exc:  # PyYAML's int() of a number past Python's 4300-digit limit
+        raise error(where, f"holds a value that cannot be read ({excerpt(str(exc), 60, quote=False)})") from None
+
+
+def read_text(path: Path, error: type[LabError] = VariantError) -> str:
+    """A UTF-8 text file, with a one-line error for a missing file, a folder or a binary file."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise error(str(path), "is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise error(str(path), "is not UTF-8 text") from None
+    except OSError as exc:
+        raise error(str(path), f"cannot be read ({exc.strerror})") from None
 
 
 def parse_variant(data: Any, where: str) -> Variant:
     """Build a variant from parsed YAML, refusing anything outside the schema with its location."""
     obj = Fields(data, where)
-    variant_id = obj.str("id")
-    if not ID_RE.match(variant_id):
-        raise VariantError(
-            f"{where}: id",
-            f"{variant_id!r} is not a valid id",
-            "use lower-case letters, digits, '-' and '_' (at most 64 characters)",
-        )
+    variant_id = check_id(obj.str("id"), f"{where}: id")
     scenario = obj.choice("scenario", SCENARIOS)
     style = obj.choice("style", STYLES)
     prompt = obj.obj("prompt")
@@ -56,8 +109,8 @@ def parse_variant(data: Any, where: str) -> Variant:
     cta_obj = obj.obj("cta")
     cta: dict[str, str] = {}
     for tag in list(cta_obj.data):
-        if not isinstance(tag, str) or not LOCALE_RE.match(tag):
-            raise VariantError(f"{where}: cta", f"{tag!r} is not a language tag", "use tags such as en, zh-CN")
+        if not isinstance(tag, str) or not LOCALE_RE.fullmatch(tag):
+            raise VariantError(f"{where}: cta", f"{excerpt(tag)} is not a language tag", "use tags such as en, zh-CN")
         text = cta_obj.str(tag)
         if len(text) > CTA_MAX:
             raise VariantError(
@@ -192,13 +245,13 @@ class Fields:
     def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> str:
         value = self.str(key, default=default if default is not None else ...)
         if value not in options:
-            raise self.error(self._loc(key), f"{value!r} is not one of {', '.join(options)}")
+            raise self.error(self._loc(key), f"{excerpt(value)} is not one of {', '.join(options)}")
         return value
 
     def color(self, key: str, default: str) -> str:
         value = self.str(key, default=default)
-        if not COLOR_RE.match(value):
-            raise self.error(self._loc(key), f"{value!r} is not a colour", "write it as #RRGGBB, e.g. #4CAF50")
+        if not COLOR_RE.fullmatch(value):
+            raise self.error(self._loc(key), f"{excerpt(value)} is not a colour", "write it as #RRGGBB, e.g. #4CAF50")
         return value.upper()
 
     def bool(self, key: str, default: bool) -> bool:
@@ -212,7 +265,7 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(self._loc(key), f"must be a whole number, got {_type_name(value)}")
         if not low <= value <= high:
-            raise self.error(self._loc(key), f"must be between {low} and {high}, got {value}")
+            raise self.error(self._loc(key), f"must be between {low} and {high}, got {excerpt(value)}")
         return value
 
     def number(self, key: str, default: float, low: float, high: float) -> float:
@@ -220,7 +273,7 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(self._loc(key), f"must be a number, got {_type_name(value)}")
         if not low <= value <= high:
-            raise self.error(self._loc(key), f"must be between {low:g} and {high:g}, got {value:g}")
+            raise self.error(self._loc(key), f"must be between {low:g} and {high:g}, got {excerpt(value)}")
         return float(value)
 
     def known(self, allowed: tuple[str, ...] | set[str]) -> None:
@@ -242,26 +295,13 @@ def _type_name(value: Any) -> str:
         return "nothing"
     return {str: "text", bool: "true/false", int: "a whole number", float: "a number", list: "a list",
             dict: "a mapping"}.get(type(value), type(value).__name__) + (
-        f" {value!r}" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else "")
+        f" {excerpt(value)}" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else "")
 
 
 def load_variant_file(path: Path) -> Variant:
     """Read and validate one variant YAML file; errors name the file and the key."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VariantError(str(path), "no such file") from None
-    except UnicodeDecodeError:
-        raise VariantError(str(path), "is not UTF-8 text") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise VariantError(str(path), f"is not valid YAML{at}: {problem}") from None
-    return parse_variant(data, str(path))
+    return parse_variant(load_yaml(read_text(path), str(path)), str(path))
 
 
 def with_changes(variant: Variant, **changes: Any) -> Variant:

@@ -1,16 +1,25 @@
-"""The prompt template language and its privacy rule: ``{{name}}`` placeholders, names from an allow-list.
+"""The prompt template language and its privacy rule: exactly ``{{ name }}``, names from an allow-list.
 
 Names, ids and avatars never reach a model: the overlay draws them exactly on top of the background.
+The registered text is also what MLflow's prompt registry formats after export, and MLflow renders any
+text holding ``{% ... %}`` with Jinja2 (``{% set new_rank = user %}`` would put a name in the prompt), so
+the language here is the intersection that no engine can read more into: ``{{ name }}`` and plain text.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lab.errors import VariantError
+from lab.library.events import CHALLENGE_MAX, MAX_RANK
+from lab.library.models import DEFAULT_MODEL
+from lab.render.styles import STYLES
 
-# MLflow's prompt registry syntax: {{ name }}, whitespace inside the braces allowed.
-PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# The one placeholder form: {{ name }}, whitespace inside the braces allowed, a plain lower-case name.
+PLACEHOLDER_RE = re.compile(r"\{\{[ \t]*([a-z_][a-z0-9_]*)[ \t]*\}\}")
+# Any token a template engine reads: {{ }}, {% %}, {# #} (MLflow: Jinja2), in either direction.
+ENGINE_TOKEN_RE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 PERSONAL_VARIABLES = ("user", "rival", "user_id", "name", "avatar", "event_id")
 # The non-personal variables each scenario can fill; first entries have no old rank.
@@ -19,6 +28,20 @@ SCENARIO_VARIABLES: dict[str, tuple[str, ...]] = {
     "defend": ("old_rank", "new_rank", "rank_delta", "challenge", "style", "brand_primary", "brand_accent"),
     "first_entry": ("new_rank", "challenge", "style", "brand_primary", "brand_accent"),
 }
+# The longest value each variable can take, so a template's cap holds after it is filled.
+VALUE_MAX = {
+    "old_rank": len(str(MAX_RANK)),
+    "new_rank": len(str(MAX_RANK)),
+    "rank_delta": len(str(MAX_RANK)),
+    "challenge": CHALLENGE_MAX,
+    "style": max(len(s.replace("_", " ")) for s in STYLES),
+    "brand_primary": len("#RRGGBB"),
+    "brand_accent": len("#RRGGBB"),
+}
+# UMT5's SentencePiece tokenizer gives each character of NFKC-normalised text at most one token, plus
+# the word-start piece it puts in front and the end-of-text token: text of at most (limit - 2) characters
+# is never cut off by the text encoder.
+PROMPT_MAX_CHARS = DEFAULT_MODEL.text_encoder_max_tokens - 2
 
 
 def template_variables(template: str) -> list[str]:
@@ -30,26 +53,60 @@ def template_variables(template: str) -> list[str]:
     return seen
 
 
+def _position(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"at character {offset + 1} (line {line}, column {column})"
+
+
 def check_template(template: str, scenario: str, where: str) -> None:
-    """Refuse personal or unknown variables: names are drawn by the overlay, never sent to the model."""
+    """Refuse anything but plain text and ``{{ name }}`` of an allowed, non-personal variable, and any
+    template that could fill past what the text encoder reads."""
     allowed = SCENARIO_VARIABLES[scenario]
-    for name in template_variables(template):
+    usage = f"a {scenario} template may use {', '.join('{{' + v + '}}' for v in allowed)}"
+    pos = 0
+    while True:
+        token = ENGINE_TOKEN_RE.search(template, pos)
+        if token is None:
+            break
+        at = _position(template, token.start())
+        placeholder = PLACEHOLDER_RE.match(template, token.start())
+        if placeholder is None:
+            if token.group() in ("{%", "%}"):
+                what = f"has a '{token.group()}' statement {at}"
+            elif token.group() in ("{#", "#}"):
+                what = f"has a '{token.group()}' comment {at}"
+            elif token.group() == "}}":
+                what = f"has a '}}}}' with no '{{{{' before it {at}"
+            else:
+                what = (f"has a '{{{{' that does not open a plain {{{{ name }}}} (filters, '.', '[' and expressions "
+                        f"are refused) {at}")
+            raise VariantError(where, what, f"the template language is exactly {{{{ name }}}}; {usage}")
+        name = placeholder.group(1)
         if name in PERSONAL_VARIABLES:
             raise VariantError(
                 where,
-                f"uses {{{{{name}}}}}, which is personal data",
+                f"uses {{{{{name}}}}} {at}, which is personal data",
                 "names and ids never reach the model; the overlay draws them exactly on top of the "
                 "background, so describe the scene without them",
             )
         if name not in allowed:
-            raise VariantError(
-                where,
-                f"uses unknown variable {{{{{name}}}}}",
-                f"a {scenario} template may use {', '.join('{{' + v + '}}' for v in allowed)}",
-            )
-    stray = PLACEHOLDER_RE.sub("", template)
-    if "{{" in stray or "}}" in stray:
-        raise VariantError(where, "has an unbalanced '{{' or '}}'", "write variables as {{new_rank}}")
+            raise VariantError(where, f"uses unknown variable {{{{{name}}}}} {at}", usage)
+        pos = placeholder.end()
+    longest = filled_length(template)
+    if longest > PROMPT_MAX_CHARS:
+        raise VariantError(
+            where,
+            f"can fill to {longest} characters; a prompt is at most {PROMPT_MAX_CHARS} characters "
+            f"(the model reads {DEFAULT_MODEL.text_encoder_max_tokens} tokens and drops the rest)",
+            "shorten it",
+        )
+
+
+def filled_length(template: str) -> int:
+    """Characters of the template once filled with the longest values its variables can take (NFKC)."""
+    text = unicodedata.normalize("NFKC", PLACEHOLDER_RE.sub("", template))
+    return len(text) + sum(VALUE_MAX.get(m.group(1), 0) for m in PLACEHOLDER_RE.finditer(template))
 
 
 def fill_template(template: str, values: dict[str, str], where: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Any
 
 import yaml
 
-from lab.errors import LabError, VariantError, VersionConflict
-from lab.library.schema import load_variant_file, parse_variant
+from lab.errors import LabError, VariantError, VersionConflict, excerpt
+from lab.library.assets import resolve_asset
+from lab.library.schema import check_id, load_variant_file, load_yaml, parse_variant, read_text
 from lab.library.variant import Variant
 from lab.storage import atomic_write_text, file_lock
 
@@ -31,6 +33,45 @@ class VersionInfo:
         return self.hash[:12]
 
 
+HASH_RE = re.compile(r"[0-9a-f]{64}")
+# Author and note are shown in terminals and the studio: one line of text, no escape sequences.
+META_MAX = 500
+
+
+def check_meta_text(value: str | None, where: str) -> str | None:
+    """Refuse control characters (ANSI escapes, newlines, bidi overrides) in an author or note, with position."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise VariantError(where, "must be text")
+    if len(value) > META_MAX:
+        raise VariantError(where, f"is {len(value):,} characters long; the limit is {META_MAX}")
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") and ch != "\u200d":
+            raise VariantError(where, f"holds the control character U+{ord(ch):04X} at position {i + 1}",
+                               "write it as one line of plain text (no escape sequences)")
+    return value
+
+
+def _snapshot_info(meta: object, path: Path) -> VersionInfo:
+    """A saved version's header, checked: a malformed, empty or hand-edited file is named, not a traceback."""
+    fix = "restore it from git, or delete it if it was never a saved version"
+    if not isinstance(meta, dict):
+        raise VariantError(str(path), "is not a saved version (it holds no mapping)", fix)
+    full, parent, saved_at = meta.get("hash"), meta.get("parent"), meta.get("saved_at")
+    if not isinstance(full, str) or not HASH_RE.fullmatch(full):
+        raise VariantError(f"{path}: hash", "is missing or not a 64-hex-digit hash", fix)
+    if parent is not None and (not isinstance(parent, str) or not HASH_RE.fullmatch(parent)):
+        raise VariantError(f"{path}: parent", "is not a 64-hex-digit hash", fix)
+    if not isinstance(saved_at, str):
+        raise VariantError(f"{path}: saved_at", "is missing or not a timestamp", fix)
+    author, note = meta.get("author"), meta.get("note")
+    for key, value in (("author", author), ("note", note)):
+        if value is not None and not isinstance(value, str):
+            raise VariantError(f"{path}: {key}", "must be text", fix)
+    return VersionInfo(full, parent, saved_at, author, note)
+
+
 class VariantLibrary:
     """A folder of variants: ``<id>.yaml`` is the current version of each, and
     ``versions/<id>/<hash>.yaml`` keeps every saved version, immutable, for pinning and history."""
@@ -42,10 +83,15 @@ class VariantLibrary:
 
     # paths
     def path(self, variant_id: str) -> Path:
-        return self.root / f"{variant_id}.yaml"
+        return self.root / f"{check_id(variant_id, f'variant {excerpt(variant_id)}')}.yaml"
 
     def _version_dir(self, variant_id: str) -> Path:
-        return self.root / self.VERSIONS / variant_id
+        return self.root / self.VERSIONS / check_id(variant_id, f"variant {excerpt(variant_id)}")
+
+    def check_logo(self, variant: Variant, where: str) -> None:
+        """A logo must be a decodable image inside this library's assets/ folder (see ``resolve_asset``)."""
+        if variant.brand.logo:
+            resolve_asset(self.root, variant.brand.logo, f"{where}: brand.logo")
 
     def _lock(self) -> Any:
         return file_lock(self.root / ".lock")
@@ -58,7 +104,8 @@ class VariantLibrary:
         path = self.path(variant_id)
         if not path.exists():
             known = ", ".join(self.ids()) or "none"
-            raise VariantError(f"variant {variant_id!r}", f"not found in {self.root}", f"known variants: {known}")
+            raise VariantError(f"variant {excerpt(variant_id)}", f"not found in {self.root}",
+                               f"known variants: {known}")
         variant = load_variant_file(path)
         if variant.id != variant_id:
             raise VariantError(str(path), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
@@ -76,18 +123,17 @@ class VariantLibrary:
         """Saved versions, newest first."""
         infos = []
         for path in self._version_dir(variant_id).glob("*.yaml"):
-            meta = yaml.safe_load(path.read_text(encoding="utf-8"))
-            infos.append(
-                VersionInfo(meta["hash"], meta.get("parent"), meta["saved_at"], meta.get("author"), meta.get("note"))
-            )
+            infos.append(_snapshot_info(load_yaml(read_text(path), str(path)), path))
         return sorted(infos, key=lambda v: v.saved_at, reverse=True)
 
     def resolve_version(self, variant_id: str, ref: str) -> str:
         """Full hash for a prefix of at least 7 hex digits, or 'current' for the current file."""
+        self._version_dir(variant_id)  # the id is checked before anything else is read or said
         if ref == "current":
             return self.load(variant_id).content_hash
         if not re.fullmatch(r"[0-9a-f]{7,64}", ref):
-            raise VariantError(f"version {ref!r}", "is not a version hash", "give 7 or more hex digits, or 'current'")
+            raise VariantError(f"version {excerpt(ref)}", "is not a version hash",
+                               "give 7 or more hex digits, or 'current'")
         matches = [v.hash for v in self.history(variant_id) if v.hash.startswith(ref)]
         if not matches:
             raise VariantError(
@@ -103,8 +149,9 @@ class VariantLibrary:
         if ref == "current":
             return self.load(variant_id)
         path = self._version_dir(variant_id) / f"{full[:12]}.yaml"
-        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
-        variant = parse_variant(meta["variant"], str(path))
+        meta = load_yaml(read_text(path), str(path))
+        _snapshot_info(meta, path)
+        variant = parse_variant(meta.get("variant"), f"{path}: variant")
         if variant.content_hash != full:
             raise VariantError(
                 str(path), "content does not match its hash", "the file was edited by hand; restore it from git"
@@ -135,6 +182,9 @@ class VariantLibrary:
         Refuses with ``VersionConflict`` when the current version is not ``base``: someone else saved
         in between, and writing now would lose their edit. A new variant is saved with ``base=None``.
         """
+        author = check_meta_text(author, "--author")
+        note = check_meta_text(note, "--note")
+        self.check_logo(variant, f"variant {variant.id}")
         with self._lock():
             path = self.path(variant.id)
             current = self.load(variant.id) if path.exists() else None
@@ -171,8 +221,11 @@ class VariantLibrary:
 
     def record(self, variant_id: str, author: str | None = None, note: str | None = None) -> VersionInfo:
         """Record an edit made to ``<id>.yaml`` outside the lab (by hand, or a git merge) as a version."""
+        author = check_meta_text(author, "--author")
+        note = check_meta_text(note, "--note")
         with self._lock():
             variant = self.load(variant_id)
+            self.check_logo(variant, str(self.path(variant_id)))
             if self.is_recorded(variant):
                 return self._info(variant)
             history = self.history(variant_id)
@@ -223,9 +276,8 @@ def validate_paths(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[st
             variant = load_variant_file(file)
             if file.stem != variant.id:
                 raise VariantError(str(file), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
-            if variant.brand.logo and not (file.parent / variant.brand.logo).is_file():
-                raise VariantError(f"{file}: brand.logo", f"{variant.brand.logo} does not exist next to the file")
             lib = VariantLibrary(file.parent)
+            lib.check_logo(variant, str(file))
             for info in lib.history(variant.id):
                 lib.load_version(variant.id, info.hash)  # a tampered snapshot fails its hash here
             notes = list(variant.warnings)
@@ -243,5 +295,8 @@ def resolve_variant(value: str, directory: Path) -> tuple[Variant, Path]:
     """A variant by id from the library, or a YAML path; returns it with the folder its logo is under."""
     path = Path(value)
     if path.suffix in (".yaml", ".yml") or path.exists():
-        return load_variant_file(path), path.parent
-    return VariantLibrary(directory).load(value), directory
+        variant, root = load_variant_file(path), path.parent
+    else:
+        variant, root = VariantLibrary(directory).load(value), directory
+    VariantLibrary(root).check_logo(variant, str(value) if root != directory else f"variant {variant.id}")
+    return variant, root

@@ -128,11 +128,11 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
 
     size = plan.size
     logo = None
-    if variant.brand.logo:
-        logo = str(Path(logo_root or "variants") / variant.brand.logo)
-        if not Path(logo).is_file():
-            notices.append(f"logo {variant.brand.logo} not found under {logo_root or 'variants'}: drawn without it")
-            logo = None
+    if variant.brand.logo:  # only a checked image inside the library's assets/ reaches Pillow
+        from lab.library.assets import resolve_asset
+
+        logo = str(resolve_asset(Path(logo_root or "variants"), variant.brand.logo,
+                                 f"variant {variant.id}: brand.logo"))
     for who, name in (("user", event.user), ("rival", event.rival)):
         missing = missing_glyphs(name) if name else []
         if missing:  # say how many, never which: the characters are part of a name

@@ -61,7 +61,7 @@ def test_power_matches_r():
 
 def test_power_bad_input():
     proc = run("power", "--baseline", "1.5", "--mde-abs", "0.1")
-    assert proc.returncode == 2 and proc.stderr.startswith("error: power: rates must be strictly between 0 and 1")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: power: baseline must be a number strictly between 0 and 1")
 
 
 def test_analyze_events_with_a_window(tmp_path):

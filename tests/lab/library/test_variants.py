@@ -76,20 +76,21 @@ def test_prompt_uses_only_public_fields():
 @pytest.mark.parametrize("var", ["user", "rival", "user_id"])
 def test_personal_variables_are_refused_with_the_reason(var):
     assert error(changed("prompt.template", f"{{{{{var}}}}} climbs to #{{{{new_rank}}}}")) == (
-        f"v3.yaml: prompt.template: uses {{{{{var}}}}}, which is personal data; names and ids never reach the model; "
+        f"v3.yaml: prompt.template: uses {{{{{var}}}}} at character 1 (line 1, column 1), which is personal data; "
+        "names and ids never reach the model; "
         "the overlay draws them exactly on top of the background, so describe the scene without them"
     )
 
 
 def test_personal_variables_are_refused_in_the_negative_prompt_too():
     assert error(changed("prompt.negative", "{{ user }}")).startswith(
-        "v3.yaml: prompt.negative: uses {{user}}, which is personal data"
+        "v3.yaml: prompt.negative: uses {{user}} at character 1 (line 1, column 1), which is personal data"
     )
 
 
 def test_unknown_variables_are_refused_with_the_allowed_list():
     assert error(changed("prompt.template", "to #{{rank}}")) == (
-        "v3.yaml: prompt.template: uses unknown variable {{rank}}; a rank_up template may use {{old_rank}}, "
+        "v3.yaml: prompt.template: uses unknown variable {{rank}} at character 5 (line 1, column 5); a rank_up template may use {{old_rank}}, "
         "{{new_rank}}, {{rank_delta}}, {{challenge}}, {{style}}, {{brand_primary}}, {{brand_accent}}"
     )
 
@@ -97,13 +98,15 @@ def test_unknown_variables_are_refused_with_the_allowed_list():
 def test_first_entry_has_no_old_rank_to_use():
     data = changed("scenario", "first_entry")
     data["prompt"]["template"] = "from #{{old_rank}}"
-    assert error(data).startswith("v3.yaml: prompt.template: uses unknown variable {{old_rank}}; a first_entry")
+    assert error(data).startswith("v3.yaml: prompt.template: uses unknown variable {{old_rank}} at character 7 (line 1, column 7); "
+                              "a first_entry")
 
 
 def test_placeholder_syntax_follows_mlflow():
     assert template_variables("#{{ new_rank }} in {{challenge}} {{new_rank}}") == ["new_rank", "challenge"]
-    assert error(changed("prompt.template", "#{{new_rank}")) == (
-        "v3.yaml: prompt.template: has an unbalanced '{{' or '}}'; write variables as {{new_rank}}"
+    assert error(changed("prompt.template", "#{{new_rank}")).startswith(
+        "v3.yaml: prompt.template: has a '{{' that does not open a plain {{ name }} (filters, '.', '[' and "
+        "expressions are refused) at character 2 (line 1, column 2); the template language is exactly {{ name }}"
     )
 
 

@@ -20,7 +20,7 @@ def test_form_round_trip():
 
 def test_the_form_is_validated_like_a_file():
     form = studio.variant_form(V3)
-    with pytest.raises(LabError, match=r"uses \{\{user\}\}, which is personal data"):
+    with pytest.raises(LabError, match=r"uses \{\{user\}\} at character 1 \(line 1, column 1\), which is personal data"):
         studio.apply_form(V3, {**form, "template": "{{user}} wins"})
     with pytest.raises(LabError, match="is not a colour"):
         studio.apply_form(V3, {**form, "primary": "green"})
