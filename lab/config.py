@@ -32,6 +32,16 @@ ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
 ENV_REGISTRY_URI = "MLFLOW_REGISTRY_URI"
 ENV_MLFLOW_TIMEOUT = "HIGHLIGHT_LAB_MLFLOW_TIMEOUT"
 ENV_MLFLOW_RETRIES = "HIGHLIGHT_LAB_MLFLOW_RETRIES"
+# How the Wan model runs (issue 13). Switches read "1/true/yes/on" as on.
+ENV_WAN_CPU_OFFLOAD = "HIGHLIGHT_LAB_WAN_CPU_OFFLOAD"  # diffusers' model CPU offload: less GPU memory, slower
+ENV_WAN_VAE_TILING = "HIGHLIGHT_LAB_WAN_VAE_TILING"  # decode in tiles: less memory, slightly different pixels
+ENV_WAN_VAE_SLICING = "HIGHLIGHT_LAB_WAN_VAE_SLICING"  # decode a batch one video at a time
+ENV_WAN_VAE_DTYPE = "HIGHLIGHT_LAB_WAN_VAE_DTYPE"  # fp32 (published) or bf16 (faster decode, other pixels)
+ENV_WAN_COMPILE = "HIGHLIGHT_LAB_WAN_COMPILE"  # torch.compile the repeated transformer blocks (regional)
+ENV_WAN_ATTENTION = "HIGHLIGHT_LAB_WAN_ATTENTION"  # auto (fastest installed) or a diffusers backend name
+ENV_WAN_LORAS = "HIGHLIGHT_LAB_LORAS"  # the folder variants' style LoRAs are named relative to
+ENV_WAN_CALIBRATION = "HIGHLIGHT_LAB_WAN_CALIBRATION"  # JSON written by benchmarks/wan_gpu.py
+WAN_VAE_DTYPES = ("fp32", "bf16")
 
 
 # -- the data folder and what lives under it -----------------------------------------------
@@ -83,6 +93,47 @@ def wan_model_dir() -> Path | None:
     """Local diffusers-format Wan2.2-TI2V-5B (``HIGHLIGHT_LAB_WAN_MODEL``); None when not configured."""
     value = os.environ.get(ENV_WAN_MODEL)
     return Path(value) if value else None
+
+
+def _switch(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def wan_cpu_offload() -> bool:
+    return _switch(ENV_WAN_CPU_OFFLOAD)
+
+
+def wan_vae_tiling() -> bool:
+    return _switch(ENV_WAN_VAE_TILING)
+
+
+def wan_vae_slicing() -> bool:
+    return _switch(ENV_WAN_VAE_SLICING)
+
+
+def wan_vae_dtype() -> str:
+    """``fp32`` (as published) or ``bf16``; anything else is refused by the backend with the choices."""
+    return os.environ.get(ENV_WAN_VAE_DTYPE, "fp32").strip().lower() or "fp32"
+
+
+def wan_compile() -> bool:
+    return _switch(ENV_WAN_COMPILE)
+
+
+def wan_attention() -> str:
+    return os.environ.get(ENV_WAN_ATTENTION, "auto").strip() or "auto"
+
+
+def lora_dir() -> Path:
+    """Style LoRAs (diffusers format folders) that variants name by a path relative to this folder."""
+    value = os.environ.get(ENV_WAN_LORAS)
+    return Path(value).resolve() if value else data_dir() / "loras"
+
+
+def wan_calibration_path() -> Path:
+    """Measured costs for the degrade estimates; absent until benchmarks/wan_gpu.py has run on a GPU."""
+    value = os.environ.get(ENV_WAN_CALIBRATION)
+    return Path(value) if value else Path(__file__).resolve().parent / "render" / "wan_calibration.json"
 
 
 # -- the team's YAML library -----------------------------------------------------------------
