@@ -62,6 +62,7 @@ class RenderResult:
     variant: str = ""
     variant_version: str = ""
     event: dict[str, Any] = field(default_factory=dict)
+    model_settings: dict[str, Any] = field(default_factory=dict)  # how a model backend ran (switches, inputs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,8 +80,10 @@ def _check_out(out: Path) -> Path:
 def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | Backend = "auto",
            level: int | None = None, seed: int | None = None, latency_budget_s: float | None = None,
            cache: BackgroundCache | None = None, extras: bool = True, logo_root: Path | None = None,
-           progress: Callable[[int, int], None] | None = None, free_memory: int | None = None) -> RenderResult:
-    """Render one rank-up video for one user. ``backend`` is a name (``BackendName``) or a ``Backend``."""
+           progress: Callable[[int, int], None] | None = None, free_memory: int | None = None,
+           device: str | None = None) -> RenderResult:
+    """Render one rank-up video for one user. ``backend`` is a name (``BackendName``) or a ``Backend``;
+    ``device`` (``cpu`` to run a Wan backend without CUDA) is used only with a name."""
     t_start = time.perf_counter()
     out = _check_out(Path(out))
     if event.event != variant.scenario:
@@ -88,7 +91,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
                        "choose a variant of the event's scenario")
     notices: list[str] = []
     if isinstance(backend, str):
-        be, notice = make_backend(backend)
+        be, notice = make_backend(backend, device)
         if notice:
             notices.append(notice)
             log.warning("%s", notice)
@@ -100,7 +103,11 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
 
     if level is None:
         gpu_free = free_memory if free_memory is not None else (free_gpu_bytes() if be.sends_prompt else None)
-        level, reason = choose_level(variant, gpu_free, latency_budget_s)
+        resident = getattr(be, "weights_resident", None)
+        settings = getattr(be, "settings", None)
+        level, reason = choose_level(variant, gpu_free, latency_budget_s,
+                                     weights_resident=bool(resident and resident()),
+                                     cpu_offload=bool(settings and settings.cpu_offload))
     else:
         if not 0 <= level <= len(variant.degrade):
             raise LabError("--level", f"level {level} does not exist for {variant.id}",
@@ -111,7 +118,8 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
     while True:
         plan = variant.generation_plan(level)
         active = MotionBackend() if plan.backend == "motion" and not isinstance(be, MotionBackend) else be
-        req = BackgroundRequest(variant, plan, prompt, variant.negative_prompt, seed, progress)
+        req = BackgroundRequest(variant, plan, prompt, variant.negative_prompt, seed, progress,
+                                library_root=Path(logo_root or "variants"))
         key = cache_key(active.recipe(req))
         t0 = time.perf_counter()
         try:
@@ -189,6 +197,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
         seconds=0.0, timings={k: round(v, 4) for k, v in timings.items()},
         warnings=notices + list(plan.warnings), variant=variant.id, variant_version=variant.version,
         event=event.public_fields(),
+        model_settings=active.describe(req) if hasattr(active, "describe") else {},
     )
     result.seconds = round(time.perf_counter() - t_start, 4)
     result.timings["generation"] = entry.meta.get("timings", {}).get("generate_s", 0.0) if not entry.hit else 0.0
