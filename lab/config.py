@@ -37,11 +37,12 @@ ENV_WAN_CPU_OFFLOAD = "HIGHLIGHT_LAB_WAN_CPU_OFFLOAD"  # diffusers' model CPU of
 ENV_WAN_VAE_TILING = "HIGHLIGHT_LAB_WAN_VAE_TILING"  # decode in tiles: less memory, slightly different pixels
 ENV_WAN_VAE_SLICING = "HIGHLIGHT_LAB_WAN_VAE_SLICING"  # decode a batch one video at a time
 ENV_WAN_VAE_DTYPE = "HIGHLIGHT_LAB_WAN_VAE_DTYPE"  # fp32 (published) or bf16 (faster decode, other pixels)
-ENV_WAN_COMPILE = "HIGHLIGHT_LAB_WAN_COMPILE"  # torch.compile the repeated transformer blocks (regional)
+ENV_WAN_COMPILE = "HIGHLIGHT_LAB_WAN_COMPILE"  # torch.compile the repeated transformer blocks (regional): 1 = inductor
 ENV_WAN_ATTENTION = "HIGHLIGHT_LAB_WAN_ATTENTION"  # auto (fastest installed) or a diffusers backend name
 ENV_WAN_LORAS = "HIGHLIGHT_LAB_LORAS"  # the folder variants' style LoRAs are named relative to
 ENV_WAN_CALIBRATION = "HIGHLIGHT_LAB_WAN_CALIBRATION"  # JSON written by benchmarks/wan_gpu.py
 WAN_VAE_DTYPES = ("fp32", "bf16")
+WAN_COMPILE_BACKENDS = ("inductor", "aot_eager", "eager")  # the last two trace without generating code (tests)
 
 
 # -- the data folder and what lives under it -----------------------------------------------
@@ -116,8 +117,12 @@ def wan_vae_dtype() -> str:
     return os.environ.get(ENV_WAN_VAE_DTYPE, "fp32").strip().lower() or "fp32"
 
 
-def wan_compile() -> bool:
-    return _switch(ENV_WAN_COMPILE)
+def wan_compile() -> str | None:
+    """None (off), or the torch.compile backend for the transformer's repeated blocks (on = ``inductor``)."""
+    value = os.environ.get(ENV_WAN_COMPILE, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return None
+    return "inductor" if value in ("1", "true", "yes", "on") else value
 
 
 def wan_attention() -> str:

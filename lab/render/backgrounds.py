@@ -198,7 +198,7 @@ class WanSettings:
     vae_tiling: bool = False
     vae_slicing: bool = False
     vae_dtype: str = "fp32"  # the published VAE runs in fp32; bf16 decodes faster with other pixels
-    compile_blocks: bool = False
+    compile_blocks: str | None = None  # a torch.compile backend for the repeated blocks, None = eager
     attention: str = "auto"
 
     @classmethod
@@ -208,6 +208,9 @@ class WanSettings:
         settings = cls(cpu_offload=config.wan_cpu_offload(), vae_tiling=config.wan_vae_tiling(),
                        vae_slicing=config.wan_vae_slicing(), vae_dtype=config.wan_vae_dtype(),
                        compile_blocks=config.wan_compile(), attention=config.wan_attention())
+        if settings.compile_blocks not in (None, *config.WAN_COMPILE_BACKENDS):
+            raise LabError(config.ENV_WAN_COMPILE, f"{settings.compile_blocks!r} is not a compile backend",
+                           f"use 1 (inductor) or one of {', '.join(config.WAN_COMPILE_BACKENDS)}")
         if settings.vae_dtype not in config.WAN_VAE_DTYPES:
             raise LabError(config.ENV_WAN_VAE_DTYPE, f"{settings.vae_dtype!r} is not a VAE dtype",
                            f"use one of {', '.join(config.WAN_VAE_DTYPES)}")
@@ -345,7 +348,9 @@ def _load(model_dir: Path, device: str, settings: WanSettings) -> tuple[Any, str
     if attention != "native":
         pipe.transformer.set_attention_backend(attention)
     if settings.compile_blocks:
-        pipe.transformer.compile_repeated_blocks(fullgraph=True)  # regional: one graph reused by all 30 blocks
+        # Regional: each repeated WanTransformerBlock compiles in place to one graph reused by all 30 of them
+        # (seconds to compile, not the minutes of whole-model max-autotune).
+        pipe.transformer.compile_repeated_blocks(fullgraph=True, backend=settings.compile_blocks)
     if settings.cpu_offload and device.startswith("cuda"):
         pipe.enable_model_cpu_offload(device=device)
     else:
@@ -468,20 +473,34 @@ class WanBackend:
         return free_resident(self.model_dir, self.device)
 
     def __call__(self, req: BackgroundRequest) -> Background:
+        return self.generate([req])[0]
+
+    def generate(self, reqs: list[BackgroundRequest]) -> list[Background]:
+        """One batched pipeline call for requests that share size, length, steps, guidance and model inputs
+        (draft mode renders V1-V3 this way); each keeps its own prompt and seed."""
         t0 = time.perf_counter()
-        kv, lora = self._inputs(req)
+        first = reqs[0]
+        p = first.plan
+        kv, lora = self._inputs(first)
+        cfg_steps = first.variant.model.cfg_steps
+        for other in reqs[1:]:
+            q = other.plan
+            if (q.size, q.steps, q.guidance, other.variant.model.cfg_steps) != (p.size, p.steps, p.guidance,
+                                                                                 cfg_steps) or \
+                    self._inputs(other) != (kv, lora):
+                raise LabError(f"draft batch ({first.variant.id}, {other.variant.id})",
+                               "the variants differ in size, length, steps, guidance, key visual or LoRA",
+                               "batch only variants that share them, or render them one at a time")
         res = self.resident()
         t1 = time.perf_counter()
-        p = req.plan
-        cfg_steps = req.variant.model.cfg_steps
         steps: list[float] = []
 
         def on_step(pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             steps.append(time.perf_counter())
             if cfg_steps is not None and step + 1 == cfg_steps:
                 pipeline._guidance_scale = 1.0  # the pipelines read it each step: no unconditional pass from here
-            if req.progress:
-                req.progress(step + 1, p.steps)
+            if first.progress:
+                first.progress(step + 1, p.steps)
             return kwargs
 
         import torch
@@ -490,22 +509,62 @@ class WanBackend:
             misses = res.embed_misses
             try:
                 res.apply_lora(lora)
-                pe, ne = res.embeddings(req.prompt, req.negative_prompt)
+                pairs = [res.embeddings(r.prompt, r.negative_prompt) for r in reqs]
+                pe = torch.cat([pair[0] for pair in pairs])
+                ne = torch.cat([pair[1] for pair in pairs])
                 extra: dict[str, Any] = {}
                 pipe = res.pipe
                 if kv is not None:
                     pipe = res.image_pipeline()
                     extra["image"] = key_visual_frame(kv, p.size.width, p.size.height)
-                generator = torch.Generator(device="cpu").manual_seed(req.seed)
+                generators = [torch.Generator(device="cpu").manual_seed(r.seed) for r in reqs]
                 out = pipe(prompt_embeds=pe, negative_prompt_embeds=ne, height=p.size.height, width=p.size.width,
                            num_frames=p.size.frames, num_inference_steps=p.steps, guidance_scale=p.guidance,
-                           generator=generator, output_type="np", callback_on_step_end=on_step, **extra)
+                           generator=generators[0] if len(reqs) == 1 else generators, output_type="np",
+                           callback_on_step_end=on_step, **extra)
             except (torch.OutOfMemoryError, OutOfMemory) as exc:
                 res.clear_working_memory()  # free cached embeddings and blocks before the retry a level down
                 raise OutOfMemory(f"{self.name} at level {p.level}", _oom_line(exc)) from exc
             embeddings_cached = res.embed_misses == misses
-        video = np.asarray(out.frames[0])  # (F, H, W, 3) float in [0, 1]
         t2 = time.perf_counter()
-        frames = np.stack([rgb_to_yuv420(np.clip(f, 0, 1)) for f in video])
-        return Background(frames, {"load_s": t1 - t0, "generate_s": t2 - t1, "convert_s": time.perf_counter() - t2,
-                                   "steps_done": len(steps), "embeddings_cached": embeddings_cached})
+        results = []
+        for video in np.asarray(out.frames):  # (B, F, H, W, 3) float in [0, 1]
+            frames = np.stack([rgb_to_yuv420(np.clip(f, 0, 1)) for f in video])
+            results.append(Background(frames, {"load_s": t1 - t0, "generate_s": t2 - t1,
+                                               "convert_s": time.perf_counter() - t2, "steps_done": len(steps),
+                                               "embeddings_cached": embeddings_cached, "batch": len(reqs)}))
+        return results
+
+
+class DraftBatch:
+    """Backgrounds made together in one batched call (draft mode), handed to ``render`` one variant at a time.
+
+    Batched arithmetic is not bit-identical to single renders, so the recipe names the batch: drafts never
+    pose as the single-render background in the cache.
+    """
+
+    def __init__(self, inner: WanBackend, members: tuple[str, ...]) -> None:
+        self.inner = inner
+        self.members = members
+        self.name, self.model, self.random_weights = inner.name, inner.model, inner.random_weights
+        self.sends_prompt = inner.sends_prompt
+        self.settings = inner.settings
+        self.made: dict[str, Background] = {}
+
+    def weights_resident(self) -> bool:
+        return self.inner.weights_resident()
+
+    def recipe(self, req: BackgroundRequest) -> dict[str, Any]:
+        return {**self.inner.recipe(req), "draft_batch": list(self.members)}
+
+    def describe(self, req: BackgroundRequest) -> dict[str, Any]:
+        return {**self.inner.describe(req), "draft_batch": list(self.members)}
+
+    def make(self, reqs: list[BackgroundRequest]) -> None:
+        for req, bg in zip(reqs, self.inner.generate(reqs), strict=True):
+            self.made[req.variant.id] = bg
+
+    def __call__(self, req: BackgroundRequest) -> Background:
+        if req.variant.id not in self.made:
+            self.make([req])
+        return self.made[req.variant.id]

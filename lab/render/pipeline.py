@@ -22,7 +22,7 @@ from lab.errors import LabError, OutOfMemory
 from lab.library.events import RankEvent
 from lab.library.variant import Variant
 from lab.render.backends import RANDOM_WEIGHTS_LABEL, Backend, make_backend
-from lab.render.backgrounds import Background, BackgroundRequest, MotionBackend
+from lab.render.backgrounds import Background, BackgroundRequest, DraftBatch, MotionBackend, WanBackend
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.degrade import choose_level, free_gpu_bytes
 from lab.render.encode import contact_sheet, encode_mp4
@@ -207,10 +207,37 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
     return result
 
 
+def render_drafts(variants: list[Variant], event: RankEvent, out_dir: Path | str, backend: str | Backend = "wan",
+                  level: int = 0, cache: BackgroundCache | None = None, logo_root: Path | None = None,
+                  device: str | None = None, extras: bool = True) -> list[RenderResult]:
+    """Draft mode: the backgrounds of several variants of one scenario (V1-V3) in one batched model call, then
+    each variant's overlay and encode as ``render`` does; ``<out_dir>/<variant id>.mp4``.
+
+    The variants must share size, length, steps, guidance, key visual and LoRA; each keeps its prompt and seed.
+    """
+    be = make_backend(backend, device)[0] if isinstance(backend, str) else backend
+    if not isinstance(be, WanBackend):
+        raise LabError("draft mode", f"needs a Wan backend, got {be.name}", "use --backend wan or tiny-wan")
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise LabError("draft mode", f"folder {out_dir} does not exist", "create it first")
+    ids = tuple(v.id for v in variants)
+    if len(set(ids)) != len(ids) or len({v.scenario for v in variants}) != 1:
+        raise LabError("draft mode", "needs distinct variants of one scenario", "pick e.g. V1, V2 and V3")
+    cache = cache or BackgroundCache(config.cache_dir(), config.cache_bytes())
+    batch = DraftBatch(be, ids)
+    reqs = [BackgroundRequest(v, v.generation_plan(level), v.prompt_for(event), v.negative_prompt,
+                              v.generation.seed, library_root=Path(logo_root or "variants")) for v in variants]
+    if any(cache.get(cache_key(batch.recipe(r))) is None for r in reqs):
+        batch.make(reqs)  # one batched call for all of them
+    return [render(v, event, out_dir / f"{v.id}.mp4", backend=batch, level=level, cache=cache, extras=extras,
+                   logo_root=logo_root) for v in variants]
+
+
 def _make(backend: Backend, req: BackgroundRequest) -> tuple[np.ndarray, dict[str, Any]]:
     bg: Background = backend(req)
     meta = {"recipe": backend.recipe(req), "timings": bg.info, "created": time.time()}
     return bg.frames, meta
 
 
-__all__ = ["CacheEntry", "RenderResult", "render"]
+__all__ = ["CacheEntry", "RenderResult", "render", "render_drafts"]

@@ -343,3 +343,48 @@ def test_resident_pipeline_is_keyed_by_folder_and_device(fresh):
     assert WanBackend(backend.model_dir, device="cpu").resident() is res
     assert free_resident(device="cuda") == 0 and backend.weights_resident()
     assert free_resident(backend.model_dir) == 1 and not backend.weights_resident()
+
+
+# -- build: draft mode and regional compile ------------------------------------------------------------------
+
+def test_draft_mode_renders_v1_to_v3_in_one_batched_call(fresh, tmp_path, cache):
+    from lab.render.pipeline import render_drafts
+
+    backend, _ = make_backend("tiny-wan")
+    calls = []
+    backend.pipeline().transformer.register_forward_hook(lambda module, args, kwargs, out: calls.append(
+        kwargs["hidden_states"].shape[0]), with_kwargs=True)
+    variants = [tiny(v) for v in ("v1-fast-sprint", "v2-slow-motion", "v3-rival-ghost")]
+    results = render_drafts(variants, event_for("rank_up"), tmp_path, backend=backend, cache=cache, extras=False)
+    assert calls == [3, 3, 3, 3]  # 2 steps x (cond + uncond), each pass holding all three variants
+    assert [r.variant for r in results] == ["v1-fast-sprint", "v2-slow-motion", "v3-rival-ghost"]
+    assert all((tmp_path / f"{r.variant}.mp4").is_file() and not r.cache_hit for r in results)
+    sidecar = json.loads((tmp_path / "v2-slow-motion.json").read_text())
+    assert sidecar["model_settings"]["draft_batch"] == ["v1-fast-sprint", "v2-slow-motion", "v3-rival-ghost"]
+    # Each draft is its own prompt and seed: the same as rendering it alone, up to batched arithmetic.
+    alone = render(variants[1], event_for("rank_up"), tmp_path / "alone.mp4", backend=backend, cache=cache,
+                   extras=False)
+    assert alone.cache_key != results[1].cache_key
+    assert np.abs(background(cache, alone).astype(int) - background(cache, results[1])).max() <= 2
+    assert not np.array_equal(background(cache, results[0]), background(cache, results[1]))
+    again = render_drafts(variants, event_for("rank_up"), tmp_path, backend=backend, cache=cache, extras=False)
+    assert all(r.cache_hit for r in again) and len(calls) == 4 + 4
+    with pytest.raises(LabError, match="the variants differ in size"):
+        render_drafts([variants[0], tiny("v2-slow-motion", generation__steps=3)], event_for("rank_up"), tmp_path,
+                      backend=backend, cache=cache)
+
+
+def test_regional_compile_of_the_repeated_blocks(fresh, tmp_path, cache, monkeypatch):
+    plain = render(tiny(), event_for("rank_up"), tmp_path / "p.mp4", backend="tiny-wan", cache=cache, extras=False)
+    monkeypatch.setenv("HIGHLIGHT_LAB_WAN_COMPILE", "eager")  # dynamo traces the blocks; no C++ build on a CPU
+    backend, _ = make_backend("tiny-wan")
+    other = type(cache)(tmp_path / "cache2", 10**9)
+    compiled = render(tiny(), event_for("rank_up"), tmp_path / "c.mp4", backend=backend, cache=other, extras=False)
+    blocks = backend.pipeline().transformer.blocks
+    assert all(block._compiled_call_impl is not None for block in blocks)
+    assert json.loads((tmp_path / "c.json").read_text())["model_settings"]["compile_blocks"] == "eager"
+    assert compiled.cache_key == plain.cache_key  # compiling does not change what the pixels are
+    assert np.abs(background(other, compiled).astype(int) - background(cache, plain)).max() <= 1
+    monkeypatch.setenv("HIGHLIGHT_LAB_WAN_COMPILE", "max-autotune")
+    with pytest.raises(LabError, match="HIGHLIGHT_LAB_WAN_COMPILE: 'max-autotune' is not a compile backend"):
+        make_backend("tiny-wan")
