@@ -42,6 +42,9 @@ ENV_WAN_ATTENTION = "HIGHLIGHT_LAB_WAN_ATTENTION"  # auto (fastest installed) or
 ENV_WAN_LORAS = "HIGHLIGHT_LAB_LORAS"  # the folder variants' style LoRAs are named relative to
 ENV_WAN_CALIBRATION = "HIGHLIGHT_LAB_WAN_CALIBRATION"  # JSON written by benchmarks/wan_gpu.py
 WAN_VAE_DTYPES = ("fp32", "bf16")
+# Local kernels only: diffusers' *_hub backends would download code, which the lab never does.
+WAN_ATTENTION_BACKENDS = ("auto", "native", "_native_flash", "_native_efficient", "_native_cudnn", "_native_math",
+                          "flash", "_flash_3", "sage", "flex")
 WAN_COMPILE_BACKENDS = ("inductor", "aot_eager", "eager")  # the last two trace without generating code (tests)
 
 

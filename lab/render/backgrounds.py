@@ -211,6 +211,10 @@ class WanSettings:
         if settings.compile_blocks not in (None, *config.WAN_COMPILE_BACKENDS):
             raise LabError(config.ENV_WAN_COMPILE, f"{settings.compile_blocks!r} is not a compile backend",
                            f"use 1 (inductor) or one of {', '.join(config.WAN_COMPILE_BACKENDS)}")
+        if settings.attention not in config.WAN_ATTENTION_BACKENDS:
+            raise LabError(config.ENV_WAN_ATTENTION,
+                           f"{settings.attention!r} is not an attention backend the lab uses",
+                           f"use one of {', '.join(config.WAN_ATTENTION_BACKENDS)} (no kernel is fetched from a hub)")
         if settings.vae_dtype not in config.WAN_VAE_DTYPES:
             raise LabError(config.ENV_WAN_VAE_DTYPE, f"{settings.vae_dtype!r} is not a VAE dtype",
                            f"use one of {', '.join(config.WAN_VAE_DTYPES)}")

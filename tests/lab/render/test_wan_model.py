@@ -334,6 +334,10 @@ def test_switches_and_model_card_are_recorded_in_the_sidecar(fresh, tmp_path, ca
     monkeypatch.setenv("HIGHLIGHT_LAB_WAN_VAE_DTYPE", "fp16")
     with pytest.raises(LabError, match="HIGHLIGHT_LAB_WAN_VAE_DTYPE: 'fp16' is not a VAE dtype"):
         make_backend("tiny-wan")
+    monkeypatch.setenv("HIGHLIGHT_LAB_WAN_VAE_DTYPE", "bf16")
+    monkeypatch.setenv("HIGHLIGHT_LAB_WAN_ATTENTION", "flash_hub")
+    with pytest.raises(LabError, match="'flash_hub' is not an attention backend the lab uses"):
+        make_backend("tiny-wan")
 
 
 def test_resident_pipeline_is_keyed_by_folder_and_device(fresh):
