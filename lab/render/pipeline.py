@@ -134,6 +134,9 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
         timings["background_s"] = time.perf_counter() - t0
         break
 
+    if variant.model.to_dict() and not active.sends_prompt:
+        notices.append("the variant's model options (key visual, LoRA, cfg_steps) apply to the Wan backends only: "
+                       "the motion background ignores them")
     size = plan.size
     logo = None
     if variant.brand.logo:
