@@ -39,6 +39,9 @@ ENV_WAN_VAE_SLICING = "HIGHLIGHT_LAB_WAN_VAE_SLICING"  # decode a batch one vide
 ENV_WAN_VAE_DTYPE = "HIGHLIGHT_LAB_WAN_VAE_DTYPE"  # fp32 (published) or bf16 (faster decode, other pixels)
 ENV_WAN_COMPILE = "HIGHLIGHT_LAB_WAN_COMPILE"  # torch.compile the repeated transformer blocks (regional): 1 = inductor
 ENV_WAN_ATTENTION = "HIGHLIGHT_LAB_WAN_ATTENTION"  # auto (fastest installed) or a diffusers backend name
+ENV_WAN_CFG_BATCH = "HIGHLIGHT_LAB_WAN_CFG_BATCH"  # cond + uncond passes as one batch of 2 (the lab's own loop)
+ENV_WAN_DISTILLED = "HIGHLIGHT_LAB_WAN_DISTILLED"  # local few-step distilled TI2V-5B (e.g. FastWan2.2-TI2V-5B)
+ENV_WAN_DISTILLED_TIMESTEPS = "HIGHLIGHT_LAB_WAN_DISTILLED_TIMESTEPS"  # its DMD timesteps, e.g. 1000,757,522
 ENV_WAN_LORAS = "HIGHLIGHT_LAB_LORAS"  # the folder variants' style LoRAs are named relative to
 ENV_WAN_CALIBRATION = "HIGHLIGHT_LAB_WAN_CALIBRATION"  # JSON written by benchmarks/wan_gpu.py
 WAN_VAE_DTYPES = ("fp32", "bf16")
@@ -126,6 +129,21 @@ def wan_compile() -> str | None:
     if value in ("", "0", "false", "no", "off"):
         return None
     return "inductor" if value in ("1", "true", "yes", "on") else value
+
+
+def wan_cfg_batch() -> bool:
+    return _switch(ENV_WAN_CFG_BATCH)
+
+
+def wan_distilled_dir() -> Path | None:
+    """Local diffusers-format few-step distilled Wan2.2-TI2V-5B (``HIGHLIGHT_LAB_WAN_DISTILLED``); None if unset."""
+    value = os.environ.get(ENV_WAN_DISTILLED)
+    return Path(value) if value else None
+
+
+def wan_distilled_timesteps() -> str:
+    """The distilled model's few-step list as text (parsed and checked by ``lab.render.sampling``)."""
+    return os.environ.get(ENV_WAN_DISTILLED_TIMESTEPS, "").strip() or "1000,757,522"
 
 
 def wan_attention() -> str:

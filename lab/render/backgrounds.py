@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +74,11 @@ class MotionBackend:
 WAN_LAYOUT = ("model_index.json", "transformer", "vae", "text_encoder", "tokenizer", "scheduler")
 
 
-def check_model_dir(path: Path | None) -> Path:
+def check_model_dir(path: Path | None, env: str = "HIGHLIGHT_LAB_WAN_MODEL",
+                    what: str = "Wan-AI/Wan2.2-TI2V-5B-Diffusers", where: str = "wan backend") -> Path:
     """The directory must hold a diffusers-format Wan2.2-TI2V-5B; say exactly what is missing."""
     if path is None:
-        raise LabError("wan backend", "no model directory is configured",
-                       "set HIGHLIGHT_LAB_WAN_MODEL to a local copy of Wan-AI/Wan2.2-TI2V-5B-Diffusers")
+        raise LabError(where, "no model directory is configured", f"set {env} to a local copy of {what}")
     missing = [name for name in WAN_LAYOUT if not (Path(path) / name).exists()]
     if missing:
         raise LabError(f"wan model directory {path}", f"is missing {', '.join(missing)}",
@@ -200,6 +200,7 @@ class WanSettings:
     vae_dtype: str = "fp32"  # the published VAE runs in fp32; bf16 decodes faster with other pixels
     compile_blocks: str | None = None  # a torch.compile backend for the repeated blocks, None = eager
     attention: str = "auto"
+    cfg_batch: bool = False  # cond + uncond as one transformer call (lab.render.sampling), not diffusers' two
 
     @classmethod
     def from_config(cls) -> WanSettings:
@@ -207,7 +208,8 @@ class WanSettings:
 
         settings = cls(cpu_offload=config.wan_cpu_offload(), vae_tiling=config.wan_vae_tiling(),
                        vae_slicing=config.wan_vae_slicing(), vae_dtype=config.wan_vae_dtype(),
-                       compile_blocks=config.wan_compile(), attention=config.wan_attention())
+                       compile_blocks=config.wan_compile(), attention=config.wan_attention(),
+                       cfg_batch=config.wan_cfg_batch())
         if settings.compile_blocks not in (None, *config.WAN_COMPILE_BACKENDS):
             raise LabError(config.ENV_WAN_COMPILE, f"{settings.compile_blocks!r} is not a compile backend",
                            f"use 1 (inductor) or one of {', '.join(config.WAN_COMPILE_BACKENDS)}")
@@ -219,6 +221,10 @@ class WanSettings:
             raise LabError(config.ENV_WAN_VAE_DTYPE, f"{settings.vae_dtype!r} is not a VAE dtype",
                            f"use one of {', '.join(config.WAN_VAE_DTYPES)}")
         return settings
+
+    def load_fields(self) -> WanSettings:
+        """The switches that shape the loaded pipeline; changing any other one does not reload it."""
+        return replace(self, cfg_batch=False)
 
     def pixel_fields(self) -> dict[str, Any]:
         """The switches that change the pixels (the cache key); offload, slicing, compile and attention do not."""
@@ -373,7 +379,7 @@ def resident_wan(model_dir: Path, device: str, settings: WanSettings) -> Residen
 
     with _RESIDENT_LOCK:
         res = _RESIDENT.get(key)
-        if res is not None and res.settings == settings:
+        if res is not None and res.settings.load_fields() == settings.load_fields():
             return res
         if res is not None:
             del _RESIDENT[key]
@@ -440,6 +446,7 @@ class WanBackend:
                 "negative_prompt": req.negative_prompt, "width": p.size.width, "height": p.size.height,
                 "frames": p.size.frames, "fps": p.size.fps, "steps": p.steps, "guidance": p.guidance,
                 "cfg_steps": cfg_steps if cfg_steps is not None and cfg_steps < p.steps else None,
+                "cfg_batch": self._cfg_batched(req, kv),  # batched arithmetic: its own pixels, its own entry
                 "seed": req.seed, "key_visual": kv.sha256 if kv else None,
                 "lora": {"sha256": lora.sha256, "scale": lora.scale} if lora else None, **self.settings.pixel_fields()}
 
@@ -453,7 +460,7 @@ class WanBackend:
             "device": self.device, "pipeline": "WanImageToVideoPipeline" if kv else "WanPipeline",
             **asdict(self.settings), "attention_backend": res.attention if res else None,
             "cpu_offload_active": bool(self.settings.cpu_offload and self.device.startswith("cuda")),
-            "cfg_steps": req.variant.model.cfg_steps,
+            "cfg_steps": req.variant.model.cfg_steps, "cfg_batch_active": self._cfg_batched(req, kv),
             "key_visual": {"path": kv.path, "sha256": kv.sha256} if kv else None,
             "lora": {"path": lora.path, "sha256": lora.sha256, "scale": lora.scale} if lora else None,
             "card": DEFAULT_MODEL.card_comparison(p.steps, p.guidance),
@@ -498,14 +505,12 @@ class WanBackend:
         res = self.resident()
         t1 = time.perf_counter()
         steps: list[float] = []
+        total = self._total_steps(first)
 
-        def on_step(pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        def step_done(step: int) -> None:
             steps.append(time.perf_counter())
-            if cfg_steps is not None and step + 1 == cfg_steps:
-                pipeline._guidance_scale = 1.0  # the pipelines read it each step: no unconditional pass from here
             if first.progress:
-                first.progress(step + 1, p.steps)
-            return kwargs
+                first.progress(step + 1, total)
 
         import torch
 
@@ -516,28 +521,117 @@ class WanBackend:
                 pairs = [res.embeddings(r.prompt, r.negative_prompt) for r in reqs]
                 pe = torch.cat([pair[0] for pair in pairs])
                 ne = torch.cat([pair[1] for pair in pairs])
-                extra: dict[str, Any] = {}
-                pipe = res.pipe
-                if kv is not None:
-                    pipe = res.image_pipeline()
-                    extra["image"] = key_visual_frame(kv, p.size.width, p.size.height)
                 generators = [torch.Generator(device="cpu").manual_seed(r.seed) for r in reqs]
-                out = pipe(prompt_embeds=pe, negative_prompt_embeds=ne, height=p.size.height, width=p.size.width,
-                           num_frames=p.size.frames, num_inference_steps=p.steps, guidance_scale=p.guidance,
-                           generator=generators[0] if len(reqs) == 1 else generators, output_type="np",
-                           callback_on_step_end=on_step, **extra)
+                videos = self._sample(res, first, pe, ne, kv, generators[0] if len(reqs) == 1 else generators,
+                                      step_done)
             except (torch.OutOfMemoryError, OutOfMemory) as exc:
                 res.clear_working_memory()  # free cached embeddings and blocks before the retry a level down
                 raise OutOfMemory(f"{self.name} at level {p.level}", _oom_line(exc)) from exc
             embeddings_cached = res.embed_misses == misses
         t2 = time.perf_counter()
         results = []
-        for video in np.asarray(out.frames):  # (B, F, H, W, 3) float in [0, 1]
+        for video in videos:  # (B, F, H, W, 3) float in [0, 1]
             frames = np.stack([rgb_to_yuv420(np.clip(f, 0, 1)) for f in video])
             results.append(Background(frames, {"load_s": t1 - t0, "generate_s": t2 - t1,
                                                "convert_s": time.perf_counter() - t2, "steps_done": len(steps),
                                                "embeddings_cached": embeddings_cached, "batch": len(reqs)}))
         return results
+
+    def _total_steps(self, req: BackgroundRequest) -> int:
+        return req.plan.steps
+
+    def _cfg_batched(self, req: BackgroundRequest, kv: KeyVisual | None) -> bool:
+        """Whether the lab's own loop runs cond + uncond as one call: switched on, text-to-video, guided."""
+        return self.settings.cfg_batch and kv is None and req.plan.guidance > 1.0
+
+    def _sample(self, res: ResidentWan, req: BackgroundRequest, pe: Any, ne: Any, kv: KeyVisual | None,
+                generator: Any, step_done: Callable[[int], None]) -> np.ndarray:
+        """Frames (B, F, H, W, 3) in [0, 1]: the lab's batched-guidance loop, or diffusers' pipeline call."""
+        p = req.plan
+        cfg_steps = req.variant.model.cfg_steps
+        if self._cfg_batched(req, kv):
+            from lab.render import sampling
+
+            latents = sampling.cfg_batched_latents(res.pipe, pe, ne, height=p.size.height, width=p.size.width,
+                                                   num_frames=p.size.frames, steps=p.steps, guidance=p.guidance,
+                                                   generator=generator, cfg_steps=cfg_steps, on_step=step_done)
+            return np.asarray(sampling.decode(res.pipe, latents))
+
+        def on_step(pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            if cfg_steps is not None and step + 1 == cfg_steps:
+                pipeline._guidance_scale = 1.0  # the pipelines read it each step: no unconditional pass from here
+            step_done(step)
+            return kwargs
+
+        extra: dict[str, Any] = {}
+        pipe = res.pipe
+        if kv is not None:
+            pipe = res.image_pipeline()
+            extra["image"] = key_visual_frame(kv, p.size.width, p.size.height)
+        out = pipe(prompt_embeds=pe, negative_prompt_embeds=ne, height=p.size.height, width=p.size.width,
+                   num_frames=p.size.frames, num_inference_steps=p.steps, guidance_scale=p.guidance,
+                   generator=generator, output_type="np", callback_on_step_end=on_step, **extra)
+        return np.asarray(out.frames)
+
+
+class DistilledWanBackend(WanBackend):
+    """A few-step distilled Wan2.2-TI2V-5B (e.g. FastWan2.2-TI2V-5B) from a local folder only, loaded and kept
+    resident as the base model is, sampled by the lab's DMD-style loop (``sampling.few_step_latents``): a short
+    fixed list of timesteps, no guidance. Text-to-video only: a key visual or a LoRA is refused."""
+
+    def __init__(self, model_dir: Path | None, device: str | None = None, label: str | None = None,
+                 name: str = "wan-distilled", settings: WanSettings | None = None) -> None:
+        from lab import config
+        from lab.render.sampling import parse_timesteps
+
+        check_model_dir(model_dir, config.ENV_WAN_DISTILLED, "a few-step distilled Wan2.2-TI2V-5B in diffusers "
+                        "format (e.g. FastVideo/FastWan2.2-TI2V-5B-FullAttn-Diffusers)", f"{name} backend")
+        self.timesteps = parse_timesteps(config.wan_distilled_timesteps(), config.ENV_WAN_DISTILLED_TIMESTEPS)
+        super().__init__(model_dir, device=device, label=label, name=name, settings=settings)
+
+    def _inputs(self, req: BackgroundRequest) -> tuple[KeyVisual | None, LoraWeights | None]:
+        opts = req.variant.model
+        named = [what for what, value in (("a key visual", opts.key_visual), ("a LoRA", opts.lora)) if value]
+        if named:
+            raise LabError(f"variant {req.variant.id}", f"names {' and '.join(named)}, which the distilled "
+                           "backend does not run (its few-step loop is text-to-video)",
+                           "render it with --backend wan, or drop them from the variant's model block")
+        return None, None
+
+    def _total_steps(self, req: BackgroundRequest) -> int:
+        return len(self.timesteps)
+
+    def recipe(self, req: BackgroundRequest) -> dict[str, Any]:
+        # Steps, guidance and cfg_steps do not reach this loop, nor does the negative prompt: not in the key.
+        self._inputs(req)
+        p = req.plan
+        return {"backend": self.name, "model": self.model, "revision": self.revision, "distilled": True,
+                "sampler": "dmd", "timesteps": list(self.timesteps), "prompt": req.prompt, "width": p.size.width,
+                "height": p.size.height, "frames": p.size.frames, "fps": p.size.fps, "seed": req.seed,
+                **self.settings.pixel_fields()}
+
+    def describe(self, req: BackgroundRequest) -> dict[str, Any]:
+        p = req.plan
+        res = _RESIDENT.get((str(self.model_dir), self.device))
+        return {
+            "device": self.device, "pipeline": "WanPipeline components, lab.render.sampling.few_step_latents",
+            **asdict(self.settings), "attention_backend": res.attention if res else None,
+            "cpu_offload_active": bool(self.settings.cpu_offload and self.device.startswith("cuda")),
+            "distilled": True, "sampler": "dmd", "model": self.model, "steps": len(self.timesteps),
+            "timesteps": list(self.timesteps), "guidance": None, "cfg_batch_active": False,
+            "ignored": {"steps": p.steps, "guidance": p.guidance, "cfg_steps": req.variant.model.cfg_steps},
+            "size_note": DEFAULT_MODEL.size_note(p.size.width, p.size.height),
+        }
+
+    def _sample(self, res: ResidentWan, req: BackgroundRequest, pe: Any, ne: Any, kv: KeyVisual | None,
+                generator: Any, step_done: Callable[[int], None]) -> np.ndarray:
+        from lab.render import sampling
+
+        p = req.plan
+        latents = sampling.few_step_latents(res.pipe, pe, height=p.size.height, width=p.size.width,
+                                            num_frames=p.size.frames, timesteps=self.timesteps, generator=generator,
+                                            on_step=step_done)
+        return np.asarray(sampling.decode(res.pipe, latents))
 
 
 class DraftBatch:
