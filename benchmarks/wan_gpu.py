@@ -4,10 +4,12 @@ Random weights give cost, not quality: the pictures are noise, the seconds and b
 
 Configurations: the seed's (864x480 = 480p snapped to the model's grid, 97 frames, 20 steps, guidance 7.5)
 and the model's native 1280x704 (same frames, steps and guidance), each as published and with the lab's
-speed-ups (guidance on the first half of the steps, regional torch.compile of the repeated blocks, the
-fastest installed attention backend, VAE decode in bf16). Per stage (text encoder, denoising, VAE decode) it
-prints seconds (median of --repeats runs after a warm-up) and peak GPU memory, and the denoising time
-against the FLOP floor at the bf16 dense peak of the card it detects. Modules that diffusers and
+speed-ups (guidance on the first half of the steps, its conditional and unconditional passes as one batched
+call through ``lab.render.sampling`` unless --no-cfg-batch, regional torch.compile of the repeated blocks, the
+fastest installed attention backend, VAE decode in bf16); --distilled 1000,757,522 adds a few-step row (the
+loop of the ``wan-distilled`` backend: same architecture, so the same cost per step). Per stage (text encoder,
+denoising, VAE decode) it prints seconds (median of --repeats runs after a warm-up) and peak GPU memory, and the
+denoising time against the FLOP floor at the bf16 dense peak of the card it detects. Modules that diffusers and
 transformers keep in fp32 (``_keep_in_fp32_modules``) stay fp32, as ``from_pretrained(dtype=bf16)`` leaves them.
 
 It writes every row to --out (JSON) and, with --calibrate, the seed configuration's costs in the format
@@ -16,7 +18,7 @@ degrade ladder's estimates come from this card instead of placeholders.
 
     .venv/bin/python benchmarks/wan_gpu.py --calibrate                 # needs CUDA; full size, ~6 min on an H100
     .venv/bin/python benchmarks/wan_gpu.py --scale tiny --device cpu --configs seed --width 64 --height 64 \\
-        --frames 9 --steps 2 --repeats 1 --out /tmp/wan_tiny.json       # the same code on tiny configs (a smoke run)
+        --frames 9 --steps 2 --repeats 1 --distilled 1000,757,522 --out /tmp/wan_tiny.json  # tiny smoke run
 """
 
 from __future__ import annotations
@@ -152,9 +154,16 @@ class Stage:
 
 
 def run_once(pipe: Any, device: str, width: int, height: int, frames: int, steps: int, guidance: float,
-             cfg_steps: int | None, vae_dtype: Any) -> dict[str, float]:
-    """Seconds and peak memory for text encoding, denoising and VAE decoding of one video."""
+             cfg_steps: int | None, vae_dtype: Any, cfg_batch: bool = False,
+             timesteps: tuple[int, ...] | None = None) -> dict[str, float]:
+    """Seconds and peak memory for text encoding, denoising and VAE decoding of one video.
+
+    ``cfg_batch``: the lab's loop with cond + uncond as one call (``lab.render.sampling.cfg_batched_latents``);
+    ``timesteps``: the few-step distilled loop (``few_step_latents``; same architecture, so the same cost per step).
+    """
     import torch
+
+    from lab.render import sampling
 
     with Stage(device) as enc, torch.no_grad():
         pe, ne = pipe.encode_prompt(PROMPT, NEGATIVE, do_classifier_free_guidance=guidance > 1, device=device)
@@ -165,9 +174,18 @@ def run_once(pipe: Any, device: str, width: int, height: int, frames: int, steps
         return kw
 
     with Stage(device) as den:
-        latents = pipe(prompt_embeds=pe, negative_prompt_embeds=ne, height=height, width=width, num_frames=frames,
-                       num_inference_steps=steps, guidance_scale=guidance, output_type="latent",
-                       generator=torch.Generator("cpu").manual_seed(0), callback_on_step_end=early_cfg).frames
+        generator = torch.Generator("cpu").manual_seed(0)
+        if timesteps:
+            latents = sampling.few_step_latents(pipe, pe, height=height, width=width, num_frames=frames,
+                                                timesteps=timesteps, generator=generator)
+        elif cfg_batch:
+            latents = sampling.cfg_batched_latents(pipe, pe, ne, height=height, width=width, num_frames=frames,
+                                                   steps=steps, guidance=guidance, generator=generator,
+                                                   cfg_steps=cfg_steps)
+        else:
+            latents = pipe(prompt_embeds=pe, negative_prompt_embeds=ne, height=height, width=width,
+                           num_frames=frames, num_inference_steps=steps, guidance_scale=guidance,
+                           output_type="latent", generator=generator, callback_on_step_end=early_cfg).frames
     vae = pipe.vae if pipe.vae.dtype == vae_dtype else pipe.vae.to(vae_dtype)
     with Stage(device) as dec, torch.no_grad():
         lat = latents.to(vae.dtype)
@@ -192,6 +210,10 @@ def main() -> None:
     ap.add_argument("--guidance", type=float, default=7.5)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--no-speedups", action="store_true", help="measure only as published")
+    ap.add_argument("--no-cfg-batch", action="store_true",
+                    help="speed-ups without the batched cond + uncond loop (diffusers' two calls per step)")
+    ap.add_argument("--distilled", default="", help="also a few-step distilled row with these timesteps, "
+                    "e.g. 1000,757,522 (FastWan's list; same architecture, random weights)")
     ap.add_argument("--peak-tflops", type=float, help="bf16 dense peak of the GPU (default: by the card's name)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "wan_gpu.json")
     ap.add_argument("--calibrate", action="store_true", help="write the seed config's costs for lab/render/degrade.py")
@@ -225,31 +247,40 @@ def main() -> None:
     compiled = False
     rows: list[dict[str, Any]] = []
 
-    def measure(name: str, width: int, height: int, speedups: bool) -> dict[str, Any]:
+    from lab.render.sampling import parse_timesteps
+
+    distilled = parse_timesteps(args.distilled, "--distilled") if args.distilled else None
+
+    def measure(name: str, width: int, height: int, speedups: bool,
+                few: tuple[int, ...] | None = None) -> dict[str, Any]:
         nonlocal compiled
-        cfg_steps = args.steps // 2 if speedups else None
+        cfg_steps = args.steps // 2 if speedups and not few else None
+        cfg_batch = speedups and not few and not args.no_cfg_batch
         if speedups and not compiled and args.device.startswith("cuda"):
             if attention != "native":
                 pipe.transformer.set_attention_backend(attention)
             pipe.transformer.compile_repeated_blocks(fullgraph=True)
             compiled = True
         vae_dtype = torch.bfloat16 if speedups and args.device.startswith("cuda") else torch.float32
-        run_once(pipe, args.device, width, height, args.frames, min(args.steps, 2), args.guidance, None, vae_dtype)
+        run_once(pipe, args.device, width, height, args.frames, min(args.steps, 2), args.guidance, None, vae_dtype,
+                 cfg_batch, few[:2] if few else None)
         runs = [run_once(pipe, args.device, width, height, args.frames, args.steps, args.guidance, cfg_steps,
-                         vae_dtype) for _ in range(args.repeats)]
+                         vae_dtype, cfg_batch, few) for _ in range(args.repeats)]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        forwards = transformer_forwards(args.steps, args.guidance, cfg_steps)
+        forwards = len(few) if few else transformer_forwards(args.steps, args.guidance, cfg_steps)
         flops = transformer_flops(cfg, width, height, args.frames) * forwards
         floor_s = flops / (peak * 1e12) if peak else None
         row = {"config": name, "speedups": speedups, "width": width, "height": height, "frames": args.frames,
-               "steps": args.steps, "guidance": args.guidance, "cfg_steps": cfg_steps,
+               "steps": len(few) if few else args.steps, "guidance": None if few else args.guidance,
+               "cfg_steps": cfg_steps, "cfg_batch": cfg_batch, "distilled_timesteps": list(few) if few else None,
                "attention": attention if speedups else "native", "compiled": speedups and compiled,
                "vae_dtype": "bf16" if vae_dtype == torch.bfloat16 else "fp32", "tokens": latent_tokens(
                    width, height, args.frames), "forwards": forwards, "flops": flops, **med,
                "total_s": med["text_s"] + med["denoise_s"] + med["vae_s"],
                "floor_s": floor_s, "ratio_to_floor": med["denoise_s"] / floor_s if floor_s else None}
         gib = 2**30
-        print(f"{name:>6} {width}x{height} {'speed-ups' if speedups else 'published':<9}  text {med['text_s']:6.2f} s "
+        label = "distilled" if few else "speed-ups" if speedups else "published"
+        print(f"{name:>6} {width}x{height} {label:<9}  text {med['text_s']:6.2f} s "
               f"({med['text_peak'] / gib:5.1f} GiB)  denoise {med['denoise_s']:7.2f} s "
               f"({med['denoise_peak'] / gib:5.1f} GiB)  VAE {med['vae_s']:6.2f} s ({med['vae_peak'] / gib:5.1f} GiB)"
               f"  total {row['total_s']:7.2f} s" + (f"  {row['ratio_to_floor']:.2f}x the FLOP floor "
@@ -263,6 +294,10 @@ def main() -> None:
         if not args.no_speedups:
             fast = measure(name, width, height, speedups=True)
             print(f"{name:>6} speed-ups: {base['total_s'] / fast['total_s']:.2f}x faster end to end (same run)")
+        if distilled:
+            few = measure(name, width, height, speedups=True, few=distilled)
+            print(f"{name:>6} distilled ({len(distilled)} steps): {base['total_s'] / few['total_s']:.2f}x faster end "
+                  "to end (same run)")
 
     result = {"card": card, "peak_bf16_tflops": peak, "scale": args.scale, "note": RANDOM_WEIGHTS_NOTE,
               "date": datetime.date.today().isoformat(), "weights_bytes": weights, "rows": rows}
