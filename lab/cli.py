@@ -230,7 +230,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from lab.render.pipeline import render
 
     result = render(variant, event, Path(args.out), backend=args.backend, level=args.level, seed=args.seed,
-                    latency_budget_s=args.budget, logo_root=root)
+                    latency_budget_s=args.budget, logo_root=root, device=args.device)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -616,6 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=_int_in(0), help="degrade level (default: chosen from GPU memory and --budget)")
     p.add_argument("--seed", type=_int_in(0, 2**32 - 1), help="background seed (default: the variant's)")
     p.add_argument("--budget", type=_finite(0), help="latency budget in seconds for choosing a degrade level")
+    p.add_argument("--device", help="cuda, cuda:N or cpu; wan refuses to run without CUDA unless given cpu here")
     p = add(sub, "analyze", cmd_analyze, "A/B/n significance for a counts or events file", dir_flag=False)
     p.add_argument("file", help="CSV, Parquet or JSON lines: counts (variant, impressions, clicks) or events "
                                 "(user_id, variant, timestamp, clicked)")

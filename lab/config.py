@@ -53,6 +53,23 @@ ENV_GPU_RATE_LIMIT = "HIGHLIGHT_LAB_GPU_RATE_LIMIT"
 ENV_WORKER_LEVEL = "HIGHLIGHT_LAB_WORKER_LEVEL"
 ENV_WORKER_BACKEND = "HIGHLIGHT_LAB_WORKER_BACKEND"
 ENV_WEEKLY_EVENTS = "HIGHLIGHT_LAB_WEEKLY_EVENTS"
+# How the Wan model runs (issue 13). Switches read "1/true/yes/on" as on.
+ENV_WAN_CPU_OFFLOAD = "HIGHLIGHT_LAB_WAN_CPU_OFFLOAD"  # diffusers' model CPU offload: less GPU memory, slower
+ENV_WAN_VAE_TILING = "HIGHLIGHT_LAB_WAN_VAE_TILING"  # decode in tiles: less memory, slightly different pixels
+ENV_WAN_VAE_SLICING = "HIGHLIGHT_LAB_WAN_VAE_SLICING"  # decode a batch one video at a time
+ENV_WAN_VAE_DTYPE = "HIGHLIGHT_LAB_WAN_VAE_DTYPE"  # fp32 (published) or bf16 (faster decode, other pixels)
+ENV_WAN_COMPILE = "HIGHLIGHT_LAB_WAN_COMPILE"  # torch.compile the repeated transformer blocks (regional): 1 = inductor
+ENV_WAN_ATTENTION = "HIGHLIGHT_LAB_WAN_ATTENTION"  # auto (fastest installed) or a diffusers backend name
+ENV_WAN_CFG_BATCH = "HIGHLIGHT_LAB_WAN_CFG_BATCH"  # cond + uncond passes as one batch of 2 (the lab's own loop)
+ENV_WAN_DISTILLED = "HIGHLIGHT_LAB_WAN_DISTILLED"  # local few-step distilled TI2V-5B (e.g. FastWan2.2-TI2V-5B)
+ENV_WAN_DISTILLED_TIMESTEPS = "HIGHLIGHT_LAB_WAN_DISTILLED_TIMESTEPS"  # its DMD timesteps, e.g. 1000,757,522
+ENV_WAN_LORAS = "HIGHLIGHT_LAB_LORAS"  # the folder variants' style LoRAs are named relative to
+ENV_WAN_CALIBRATION = "HIGHLIGHT_LAB_WAN_CALIBRATION"  # JSON written by benchmarks/wan_gpu.py
+WAN_VAE_DTYPES = ("fp32", "bf16")
+# Local kernels only: diffusers' *_hub backends would download code, which the lab never does.
+WAN_ATTENTION_BACKENDS = ("auto", "native", "_native_flash", "_native_efficient", "_native_cudnn", "_native_math",
+                          "flash", "_flash_3", "sage", "flex")
+WAN_COMPILE_BACKENDS = ("inductor", "aot_eager", "eager")  # the last two trace without generating code (tests)
 
 
 # -- the data folder and what lives under it -----------------------------------------------
@@ -104,6 +121,66 @@ def wan_model_dir() -> Path | None:
     """Local diffusers-format Wan2.2-TI2V-5B (``HIGHLIGHT_LAB_WAN_MODEL``); None when not configured."""
     value = os.environ.get(ENV_WAN_MODEL)
     return Path(value) if value else None
+
+
+def _switch(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def wan_cpu_offload() -> bool:
+    return _switch(ENV_WAN_CPU_OFFLOAD)
+
+
+def wan_vae_tiling() -> bool:
+    return _switch(ENV_WAN_VAE_TILING)
+
+
+def wan_vae_slicing() -> bool:
+    return _switch(ENV_WAN_VAE_SLICING)
+
+
+def wan_vae_dtype() -> str:
+    """``fp32`` (as published) or ``bf16``; anything else is refused by the backend with the choices."""
+    return os.environ.get(ENV_WAN_VAE_DTYPE, "fp32").strip().lower() or "fp32"
+
+
+def wan_compile() -> str | None:
+    """None (off), or the torch.compile backend for the transformer's repeated blocks (on = ``inductor``)."""
+    value = os.environ.get(ENV_WAN_COMPILE, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return None
+    return "inductor" if value in ("1", "true", "yes", "on") else value
+
+
+def wan_cfg_batch() -> bool:
+    return _switch(ENV_WAN_CFG_BATCH)
+
+
+def wan_distilled_dir() -> Path | None:
+    """Local diffusers-format few-step distilled Wan2.2-TI2V-5B (``HIGHLIGHT_LAB_WAN_DISTILLED``); None if unset."""
+    value = os.environ.get(ENV_WAN_DISTILLED)
+    return Path(value) if value else None
+
+
+def wan_distilled_timesteps() -> str:
+    """The distilled model's few-step list as text (parsed and checked by ``lab.render.sampling``)."""
+    return os.environ.get(ENV_WAN_DISTILLED_TIMESTEPS, "").strip() or "1000,757,522"
+
+
+def wan_attention() -> str:
+    return os.environ.get(ENV_WAN_ATTENTION, "auto").strip() or "auto"
+
+
+def lora_dir() -> Path:
+    """Style LoRAs (diffusers format folders) that variants name by a path relative to this folder."""
+    value = os.environ.get(ENV_WAN_LORAS)
+    return Path(value).resolve() if value else data_dir() / "loras"
+
+
+def wan_calibration_path() -> Path:
+    """Measured costs for the degrade estimates; absent until benchmarks/wan_gpu.py has run on a GPU."""
+    value = os.environ.get(ENV_WAN_CALIBRATION)
+    return Path(value) if value else Path(__file__).resolve().parent / "render" / "wan_calibration.json"
 
 
 # -- the team's YAML library -----------------------------------------------------------------

@@ -16,6 +16,22 @@ class ModelSpec:
     max_reliable_seconds: float  # past this the published model distorts
     max_side: int
     text_encoder_max_tokens: int = 512  # UMT5 reads this many tokens of a prompt and drops the rest
+    # The model card's published sizes (landscape first) and sampling defaults, shown next to a variant's own.
+    published_sizes: tuple[tuple[int, int], ...] = ()
+    card_steps: int | None = None
+    card_guidance: float | None = None
+
+    def size_note(self, width: int, height: int) -> str | None:
+        """None for a published size; otherwise the sentence the sidecar records."""
+        if not self.published_sizes or (width, height) in self.published_sizes:
+            return None
+        sizes = ", ".join(f"{w}x{h}" for w, h in self.published_sizes)
+        return f"{width}x{height} is outside the model's published sizes ({sizes})"
+
+    def card_comparison(self, steps: int, guidance: float) -> dict[str, object]:
+        """The variant's steps and guidance beside the model card's, so a designer sees the trade-off."""
+        return {"steps": steps, "card_steps": self.card_steps, "guidance": guidance,
+                "card_guidance": self.card_guidance}
 
     def snap_side(self, value: int) -> int:
         """Nearest multiple of ``size_multiple`` (ties go up), at least one multiple."""
@@ -40,6 +56,9 @@ WAN22_TI2V_5B = ModelSpec(
     frame_stride=4,
     max_reliable_seconds=6.0,
     max_side=1280,
+    published_sizes=((1280, 704), (704, 1280)),  # Wan2.2 README: TI2V-5B generates 720P as 1280*704
+    card_steps=50,
+    card_guidance=5.0,
 )
 
 DEFAULT_MODEL = WAN22_TI2V_5B

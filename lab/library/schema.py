@@ -25,6 +25,8 @@ from lab.library.variant import (
     Brand,
     Effects,
     Generation,
+    Lora,
+    ModelOptions,
     Variant,
 )
 from lab.render.styles import STYLES
@@ -93,6 +95,11 @@ def read_text(path: Path, error: type[LabError] = VariantError) -> str:
         raise error(str(path), f"cannot be read ({exc.strerror})") from None
 
 
+# A relative path of plain segments: no "..", no absolute path, no characters a shell or URL would treat apart.
+SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+KEY_VISUAL_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
 def parse_variant(data: Any, where: str) -> Variant:
     """Build a variant from parsed YAML, refusing anything outside the schema with its location."""
     obj = Fields(data, where)
@@ -126,6 +133,7 @@ def parse_variant(data: Any, where: str) -> Variant:
     effects = _parse_effects(obj.obj("effects", optional=True))
     generation = _parse_generation(obj.obj("generation", optional=True))
     degrade = _parse_ladder(obj.get("degrade", list(DEFAULT_LADDER)), f"{where}: degrade")
+    model = _parse_model(obj.obj("model", optional=True), generation)
     title = obj.str("title")
     obj.done()
     return Variant(
@@ -140,7 +148,43 @@ def parse_variant(data: Any, where: str) -> Variant:
         effects=effects,
         generation=generation,
         degrade=degrade,
+        model=model,
     )
+
+
+def _relative_path(obj: Fields, key: str, where: str, fix: str) -> str | None:
+    value = obj.str(key, default=None)
+    if value is None:
+        return None
+    parts = value.split("/")
+    if not all(SEGMENT_RE.fullmatch(part) for part in parts):
+        raise VariantError(where, f"{value!r} is not a plain relative path", fix)
+    return value
+
+
+def _parse_model(obj: Fields, generation: Generation) -> ModelOptions:
+    """The Wan-only options: key visual (image-to-video), style LoRA, guidance on the first k steps."""
+    key_visual = _relative_path(obj, "key_visual", obj._loc("key_visual"),
+                                "name an image in the library's assets folder, e.g. assets/key-visual.png")
+    if key_visual is not None and (not key_visual.startswith("assets/") or
+                                   not key_visual.lower().endswith(KEY_VISUAL_SUFFIXES)):
+        raise VariantError(obj._loc("key_visual"), f"{key_visual!r} is not a PNG, JPEG or WebP file under assets/",
+                           "put the image in the library's assets folder and name it as assets/NAME.png")
+    lora = None
+    if obj.get("lora") is not None:
+        lo = obj.obj("lora")
+        path = _relative_path(lo, "path", lo._loc("path"),
+                              "name a folder relative to $HIGHLIGHT_LAB_LORAS, e.g. brand-style")
+        if path is None:
+            raise VariantError(lo._loc("path"), "is required", "name the LoRA folder, e.g. brand-style")
+        scale = lo.number("scale", 1.0, low=0.0, high=2.0)
+        lo.done()
+        lora = Lora(path=path, scale=scale)
+    cfg_steps = obj.get("cfg_steps")
+    if cfg_steps is not None:
+        cfg_steps = obj.int("cfg_steps", 0, low=1, high=generation.steps)
+    obj.done()
+    return ModelOptions(key_visual=key_visual, lora=lora, cfg_steps=cfg_steps)
 
 
 def _parse_brand(obj: Fields, where: str) -> Brand:

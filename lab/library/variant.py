@@ -16,7 +16,7 @@ import yaml
 from lab.errors import VariantError
 from lab.library.events import RankEvent
 from lab.library.models import DEFAULT_MODEL, ModelSpec, SizePlan, plan_size
-from lab.library.templates import fill_template
+from lab.library.templates import colour_words, fill_template
 
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 REQUIRED_LOCALES = ("en",)
@@ -62,6 +62,34 @@ class Generation:
 
 
 @dataclass(frozen=True)
+class Lora:
+    """A style LoRA: a diffusers-format folder relative to ``$HIGHLIGHT_LAB_LORAS``, applied at ``scale``."""
+
+    path: str
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """What the Wan backends add to the prompt: a key visual (image-to-video), a style LoRA, and guidance on the
+    first ``cfg_steps`` steps only (None: every step). The motion background ignores them."""
+
+    key_visual: str | None = None  # an image in the library's assets/ folder
+    lora: Lora | None = None
+    cfg_steps: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.key_visual is not None:
+            out["key_visual"] = self.key_visual
+        if self.lora is not None:
+            out["lora"] = {"path": self.lora.path, "scale": self.lora.scale}
+        if self.cfg_steps is not None:
+            out["cfg_steps"] = self.cfg_steps
+        return out
+
+
+@dataclass(frozen=True)
 class GenerationPlan:
     """Generation settings at one degrade level, snapped to what the model can make."""
 
@@ -88,6 +116,7 @@ class Variant:
     effects: Effects = field(default_factory=Effects)
     generation: Generation = field(default_factory=Generation)
     degrade: tuple[dict[str, Any], ...] = DEFAULT_LADDER
+    model: ModelOptions = field(default_factory=ModelOptions)
 
     # -- canonical form and identity -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +132,8 @@ class Variant:
             "effects": _fields(self.effects),
             "generation": _fields(self.generation),
             "degrade": [dict(step) for step in self.degrade],
+            # Written only when set, so that every variant saved before the block existed keeps its hash.
+            **({"model": self.model.to_dict()} if self.model.to_dict() else {}),
         }
 
     def to_yaml(self) -> str:
@@ -134,8 +165,9 @@ class Variant:
         """Values for the template, from the variant and the event's non-personal fields only."""
         values = {
             "style": self.style.replace("_", " "),
-            "brand_primary": self.brand.primary,
-            "brand_accent": self.brand.accent,
+            # Colours in words: a hex code in a prompt is text the model tries to draw; the overlay keeps the hex.
+            "brand_primary": colour_words(self.brand.primary),
+            "brand_accent": colour_words(self.brand.accent),
             "challenge": CHALLENGE_FALLBACK,
         }
         public = event.public_fields()

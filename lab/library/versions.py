@@ -89,9 +89,11 @@ class VariantLibrary:
         return self.root / self.VERSIONS / check_id(variant_id, f"variant {excerpt(variant_id)}")
 
     def check_logo(self, variant: Variant, where: str) -> None:
-        """A logo must be a decodable image inside this library's assets/ folder (see ``resolve_asset``)."""
+        """A logo or key visual must be a decodable image inside this library's assets/ folder (``resolve_asset``)."""
         if variant.brand.logo:
             resolve_asset(self.root, variant.brand.logo, f"{where}: brand.logo")
+        if variant.model.key_visual:
+            resolve_asset(self.root, variant.model.key_visual, f"{where}: model.key_visual")
 
     def _lock(self) -> Any:
         return file_lock(self.root / ".lock")

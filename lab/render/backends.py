@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any, Literal, Protocol, get_args
 
 from lab.errors import LabError
-from lab.render.backgrounds import Background, BackgroundRequest, MotionBackend, WanBackend
+from lab.render.backgrounds import Background, BackgroundRequest, DistilledWanBackend, MotionBackend, WanBackend
 
-BackendName = Literal["auto", "motion", "wan", "tiny-wan"]
+BackendName = Literal["auto", "motion", "wan", "wan-distilled", "tiny-wan"]
 BACKENDS: tuple[str, ...] = get_args(BackendName)
 
 # Shown on every frame and the end card of a render whose model has random weights (a test model).
@@ -46,25 +46,33 @@ def gpu_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def make_backend(name: str) -> tuple[Backend, str | None]:
-    """The backend for a name (one of ``BACKENDS``), and a notice when ``auto`` had to fall back."""
+def make_backend(name: str, device: str | None = None) -> tuple[Backend, str | None]:
+    """The backend for a name (one of ``BACKENDS``), and a notice when ``auto`` had to fall back.
+
+    ``wan`` and ``wan-distilled`` (a few-step distilled model from ``$HIGHLIGHT_LAB_WAN_DISTILLED``) need CUDA
+    unless ``device="cpu"`` is given explicitly; ``tiny-wan`` runs on the CPU by default.
+    Making a Wan backend is cheap: the pipeline itself is loaded once per process and device and stays
+    resident (``lab.render.backgrounds.free_resident`` gives the memory back).
+    """
     from lab import config
 
     if name == "motion":
         return MotionBackend(), None
     if name == "wan":
-        return WanBackend(config.wan_model_dir()), None
+        return WanBackend(config.wan_model_dir(), device=device), None
+    if name == "wan-distilled":
+        return DistilledWanBackend(config.wan_distilled_dir(), device=device), None
     if name == "tiny-wan":
         from lab.render.tiny_wan import ensure_tiny_wan
 
-        return WanBackend(ensure_tiny_wan(config.tiny_wan_dir()), device="cpu", label=RANDOM_WEIGHTS_LABEL,
-                          name="tiny-wan"), None
+        return WanBackend(ensure_tiny_wan(config.tiny_wan_dir()), device=device or "cpu",
+                          label=RANDOM_WEIGHTS_LABEL, name="tiny-wan"), None
     if name == "auto":
         model_dir = config.wan_model_dir()
         if not gpu_available():
             return MotionBackend(), "no GPU here: using the motion background (the model needs CUDA)"
         try:
-            return WanBackend(model_dir), None
+            return WanBackend(model_dir, device=device), None
         except LabError as exc:
             return MotionBackend(), f"Wan weights unavailable ({exc}): using the motion background"
     raise LabError("--backend", f"unknown backend {name!r}", f"use one of {', '.join(BACKENDS)}")

@@ -22,7 +22,7 @@ from lab.errors import LabError, OutOfMemory
 from lab.library.events import RankEvent
 from lab.library.variant import Variant
 from lab.render.backends import RANDOM_WEIGHTS_LABEL, Backend, make_backend
-from lab.render.backgrounds import Background, BackgroundRequest, MotionBackend
+from lab.render.backgrounds import Background, BackgroundRequest, DraftBatch, MotionBackend, WanBackend
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.degrade import choose_level, free_gpu_bytes
 from lab.render.encode import contact_sheet, encode_mp4
@@ -62,6 +62,7 @@ class RenderResult:
     variant: str = ""
     variant_version: str = ""
     event: dict[str, Any] = field(default_factory=dict)
+    model_settings: dict[str, Any] = field(default_factory=dict)  # how a model backend ran (switches, inputs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,8 +80,10 @@ def _check_out(out: Path) -> Path:
 def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | Backend = "auto",
            level: int | None = None, seed: int | None = None, latency_budget_s: float | None = None,
            cache: BackgroundCache | None = None, extras: bool = True, logo_root: Path | None = None,
-           progress: Callable[[int, int], None] | None = None, free_memory: int | None = None) -> RenderResult:
-    """Render one rank-up video for one user. ``backend`` is a name (``BackendName``) or a ``Backend``."""
+           progress: Callable[[int, int], None] | None = None, free_memory: int | None = None,
+           device: str | None = None) -> RenderResult:
+    """Render one rank-up video for one user. ``backend`` is a name (``BackendName``) or a ``Backend``;
+    ``device`` (``cpu`` to run a Wan backend without CUDA) is used only with a name."""
     t_start = time.perf_counter()
     out = _check_out(Path(out))
     if event.event != variant.scenario:
@@ -88,7 +91,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
                        "choose a variant of the event's scenario")
     notices: list[str] = []
     if isinstance(backend, str):
-        be, notice = make_backend(backend)
+        be, notice = make_backend(backend, device)
         if notice:
             notices.append(notice)
             log.warning("%s", notice)
@@ -100,7 +103,11 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
 
     if level is None:
         gpu_free = free_memory if free_memory is not None else (free_gpu_bytes() if be.sends_prompt else None)
-        level, reason = choose_level(variant, gpu_free, latency_budget_s)
+        resident = getattr(be, "weights_resident", None)
+        settings = getattr(be, "settings", None)
+        level, reason = choose_level(variant, gpu_free, latency_budget_s,
+                                     weights_resident=bool(resident and resident()),
+                                     cpu_offload=bool(settings and settings.cpu_offload))
     else:
         if not 0 <= level <= len(variant.degrade):
             raise LabError("--level", f"level {level} does not exist for {variant.id}",
@@ -111,7 +118,8 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
     while True:
         plan = variant.generation_plan(level)
         active = MotionBackend() if plan.backend == "motion" and not isinstance(be, MotionBackend) else be
-        req = BackgroundRequest(variant, plan, prompt, variant.negative_prompt, seed, progress)
+        req = BackgroundRequest(variant, plan, prompt, variant.negative_prompt, seed, progress,
+                                library_root=Path(logo_root or "variants"))
         key = cache_key(active.recipe(req))
         t0 = time.perf_counter()
         try:
@@ -126,6 +134,9 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
         timings["background_s"] = time.perf_counter() - t0
         break
 
+    if variant.model.to_dict() and not active.sends_prompt:
+        notices.append("the variant's model options (key visual, LoRA, cfg_steps) apply to the Wan backends only: "
+                       "the motion background ignores them")
     size = plan.size
     logo = None
     if variant.brand.logo:  # only a checked image inside the library's assets/ reaches Pillow
@@ -189,6 +200,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
         seconds=0.0, timings={k: round(v, 4) for k, v in timings.items()},
         warnings=notices + list(plan.warnings), variant=variant.id, variant_version=variant.version,
         event=event.public_fields(),
+        model_settings=active.describe(req) if hasattr(active, "describe") else {},
     )
     result.seconds = round(time.perf_counter() - t_start, 4)
     result.timings["generation"] = entry.meta.get("timings", {}).get("generate_s", 0.0) if not entry.hit else 0.0
@@ -198,10 +210,37 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
     return result
 
 
+def render_drafts(variants: list[Variant], event: RankEvent, out_dir: Path | str, backend: str | Backend = "wan",
+                  level: int = 0, cache: BackgroundCache | None = None, logo_root: Path | None = None,
+                  device: str | None = None, extras: bool = True) -> list[RenderResult]:
+    """Draft mode: the backgrounds of several variants of one scenario (V1-V3) in one batched model call, then
+    each variant's overlay and encode as ``render`` does; ``<out_dir>/<variant id>.mp4``.
+
+    The variants must share size, length, steps, guidance, key visual and LoRA; each keeps its prompt and seed.
+    """
+    be = make_backend(backend, device)[0] if isinstance(backend, str) else backend
+    if not isinstance(be, WanBackend):
+        raise LabError("draft mode", f"needs a Wan backend, got {be.name}", "use --backend wan or tiny-wan")
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise LabError("draft mode", f"folder {out_dir} does not exist", "create it first")
+    ids = tuple(v.id for v in variants)
+    if len(set(ids)) != len(ids) or len({v.scenario for v in variants}) != 1:
+        raise LabError("draft mode", "needs distinct variants of one scenario", "pick e.g. V1, V2 and V3")
+    cache = cache or BackgroundCache(config.cache_dir(), config.cache_bytes())
+    batch = DraftBatch(be, ids)
+    reqs = [BackgroundRequest(v, v.generation_plan(level), v.prompt_for(event), v.negative_prompt,
+                              v.generation.seed, library_root=Path(logo_root or "variants")) for v in variants]
+    if any(cache.get(cache_key(batch.recipe(r))) is None for r in reqs):
+        batch.make(reqs)  # one batched call for all of them
+    return [render(v, event, out_dir / f"{v.id}.mp4", backend=batch, level=level, cache=cache, extras=extras,
+                   logo_root=logo_root) for v in variants]
+
+
 def _make(backend: Backend, req: BackgroundRequest) -> tuple[np.ndarray, dict[str, Any]]:
     bg: Background = backend(req)
     meta = {"recipe": backend.recipe(req), "timings": bg.info, "created": time.time()}
     return bg.frames, meta
 
 
-__all__ = ["CacheEntry", "RenderResult", "render"]
+__all__ = ["CacheEntry", "RenderResult", "render", "render_drafts"]

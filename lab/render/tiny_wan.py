@@ -17,7 +17,8 @@ from pathlib import Path
 
 from lab.storage import file_lock
 
-TINY_VERSION = 1
+# 2: the vocabulary is deduplicated and the encoder sized from the tokenizer (version 1 emitted ids past it).
+TINY_VERSION = 2
 WORDS = (
     "leaderboard celebration golden arrow sparkle sparks light speed lines runner ghost shield fireworks night "
     "sky green glow slow motion replay confetti race track dusk calm blue welcome epic comeback text letters "
@@ -35,7 +36,10 @@ def build_tiny_wan(path: Path, seed: int = 0) -> None:
 
     specials = ["<pad>", "</s>", "<unk>"]
     chars = list("abcdefghijklmnopqrstuvwxyz0123456789#.,:;!?'-")
-    vocab = {tok: i for i, tok in enumerate(specials + sorted(set(WORDS)) + chars)}
+    # One id per distinct token: "a" is both a word and a character, and a dict built from the list with
+    # duplicates kept their later index, so ids ran past len(vocab) and off the encoder's embedding table.
+    tokens = list(dict.fromkeys(specials + sorted(set(WORDS)) + chars))
+    vocab = {t: i for i, t in enumerate(tokens)}
     tok = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Punctuation()])
@@ -43,8 +47,10 @@ def build_tiny_wan(path: Path, seed: int = 0) -> None:
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
                                         unk_token="<unk>", model_max_length=512)
 
+    assert max(tokenizer.get_vocab().values()) < len(tokenizer), "tiny tokenizer ids must be dense"
     torch.manual_seed(seed)
-    text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(vocab), d_model=32, d_kv=8, d_ff=64, num_layers=2,
+    # The encoder's table is sized from the tokenizer itself (special tokens included), never counted apart.
+    text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2,
                                                num_heads=4, relative_attention_num_buckets=8))
     torch.manual_seed(seed)
     vae = AutoencoderKLWan(base_dim=3, z_dim=48, in_channels=12, out_channels=12, is_residual=True, patch_size=2,

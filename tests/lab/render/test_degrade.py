@@ -54,3 +54,35 @@ def test_automatic_level_from_free_memory_is_recorded(tmp_path, cache):
     r = render(V3, event_for("rank_up"), tmp_path / "a.mp4", backend=GpuLike(), cache=cache, extras=False,
                free_memory=estimate(V3, 1).gpu_bytes + 1)
     assert (r.level, r.height) == (1, 352) and "GiB free on the GPU" in r.level_reason
+
+
+def test_resident_weights_are_not_counted_again():
+    needed = estimate(V3, 0).gpu_bytes
+    resident = estimate(V3, 0, weights_resident=True).gpu_bytes
+    assert needed - resident == 23 * 1024**3  # the placeholder's weights, already on the GPU
+    free = resident + 1
+    assert choose_level(V3, free_gpu_bytes=free)[0] > 0
+    assert choose_level(V3, free_gpu_bytes=free, weights_resident=True) == (0, "as configured")
+    assert estimate(V3, 0, cpu_offload=True).gpu_bytes < needed
+
+
+def test_level_3_has_its_own_estimate_and_a_budget_can_land_on_it():
+    two, three = estimate(V3, 2), estimate(V3, 3)
+    assert three.seconds < two.seconds  # no particles to draw
+    level, reason = choose_level(V3, latency_budget_s=(two.seconds + three.seconds) / 2)
+    assert level == 3 and "latency budget" in reason
+
+
+def test_measured_costs_replace_the_placeholders(tmp_path, monkeypatch):
+    import json
+
+    from lab.render.degrade import PLACEHOLDER, calibration
+
+    assert calibration() == PLACEHOLDER and calibration().source == "placeholder"
+    measured = {**PLACEHOLDER.to_json(), "source": "NVIDIA H100 80GB HBM3, 2026-11-27",
+                "seconds_per_token_forward": PLACEHOLDER.seconds_per_token_forward * 2}
+    path = tmp_path / "wan_calibration.json"
+    path.write_text(json.dumps(measured))
+    monkeypatch.setenv("HIGHLIGHT_LAB_WAN_CALIBRATION", str(path))
+    assert calibration().source.startswith("NVIDIA H100")
+    assert estimate(V3, 0).seconds > estimate(V3, 0, cal=PLACEHOLDER).seconds

@@ -80,7 +80,7 @@ def test_missing_weights_say_what_to_do(tmp_path):
                                "local copy of Wan-AI/Wan2.2-TI2V-5B-Diffusers")
     (tmp_path / "model_index.json").write_text("{}")
     with pytest.raises(LabError) as info:
-        WanBackend(tmp_path)
+        WanBackend(tmp_path, device="cpu")
     assert str(info.value).startswith(f"wan model directory {tmp_path}: is missing transformer, vae, text_encoder, "
                                       "tokenizer, scheduler; put the diffusers-format")
 
