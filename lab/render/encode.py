@@ -16,10 +16,12 @@ from PIL import Image, ImageDraw
 from lab.render.yuv import yuv420_to_rgb_half
 from lab.storage import atomic_path
 
-# ultrafast keeps the per-user encode near its floor; crf 27 keeps a 4 s 480p clip well under 500 KB.
-# One x264 thread per core measured faster here than x264's default of 1.5 per core.
+# Chosen by measurement (benchmarks/personalize.py --encoder-sweep, on the busiest picture, v1-fast-sprint in
+# portrait, recorded in benchmarks/RESULTS.md): ultrafast is the fastest preset by far, and crf 28 is the best
+# luma PSNR (44.1 dB) that keeps the file, with its ~33 KB AAC track, under 500 KB (428 KB of video); crf 27
+# (475 KB + audio) does not fit. One x264 thread per core measured faster here than x264's default of 1.5.
 PRESET = "ultrafast"
-CRF = 27
+CRF = 28
 
 
 def encode_mp4(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: int,

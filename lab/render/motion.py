@@ -102,9 +102,9 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
         stars.append((int(rng.integers(0, width)), int(rng.integers(0, int(height * 0.75))), rng.uniform(0, 6.28),
                       rng.uniform(2, 5), rng.uniform(30, 90)))
     phase = float(rng.uniform(0, 1))
-    # Film grain: four fixed noise fields cycled frame by frame (±grain levels) keep gradients from banding.
-    grain = [rng.uniform(-lk.grain, lk.grain, (height, width)).astype(np.float32) for _ in range(4)] \
-        if lk.grain else []
+    # Dither: one fixed noise field (±grain levels) breaks the gradients' bands. Fixed, not per frame, because
+    # x264 spends its bits on noise that changes from frame to frame.
+    grain = [rng.uniform(-lk.grain, lk.grain, (height, width)).astype(np.float32)] if lk.grain else []
     base_u, base_v = (p.astype(np.float32) for p in planes(base, height, width)[1:])
     # The hue swings around a circle over time, stronger at the top, so the colour (not only the light) moves.
     hy = np.linspace(1.0, 0.4, height // 2, dtype=np.float32)[:, None]

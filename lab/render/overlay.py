@@ -557,7 +557,7 @@ class Overlay:
         cx, cy = self.big_centre
         g = spec.spark_gravity * lay.s
         speed = 360 * lay.s * spec.spark_speed
-        out = burst(rng, cx, cy, tl.impact, int(26 * k), speed, spec.spark_life, (0, 1, 2), g)
+        out = burst(rng, cx, cy, tl.impact, int(18 * k), speed, spec.spark_life, (0, 1, 2), g)
         if spec.fireworks:
             times = [tl.impact - 0.3, tl.impact + 0.1, tl.impact + 0.5, tl.impact + 0.95]
             for i, t0 in enumerate(x for x in times if x < tl.end_card):
@@ -566,7 +566,7 @@ class Overlay:
                 colour = 3 + (i + int(rng.integers(0, 5))) % 5
                 rise = 0.3
                 out.append(Particle(fx, self.height * 0.85, 0, (fy - self.height * 0.85) / rise, t0 - rise, rise, 1))
-                out += burst(rng, fx, fy, t0, int(30 * k), 250 * lay.s, 1.2, (colour, colour, colour, 1), 140 * lay.s)
+                out += burst(rng, fx, fy, t0, int(22 * k), 250 * lay.s, 1.2, (colour, colour, colour, 1), 140 * lay.s)
         if spec.falling_sparks:
             top = self.clip[1] if self.clip else 0
             for _ in range(int(24 * k)):

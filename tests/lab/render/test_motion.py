@@ -213,6 +213,14 @@ def test_sound_is_aac_in_the_same_mp4_at_about_minus_16_lufs(tmp_path, cache):
     assert np.abs(pcm).max() <= 1.0
 
 
+def test_the_busiest_variant_in_portrait_with_sound_stays_under_500kb(tmp_path, cache):
+    v = _variant("v1-fast-sprint", "portrait")
+    render(v, event_for("rank_up"), tmp_path / "p.mp4", backend="motion", cache=cache, extras=False)
+    info = probe(tmp_path / "p.mp4")
+    assert (info["width"], info["height"], info["frames"], info["audio"]) == (480, 864, 97, "aac")
+    assert info["bytes"] < 500_000
+
+
 def test_sound_off_writes_no_audio_stream(tmp_path, cache):
     v = small("v1-fast-sprint", effects__sound=False)
     r = render(v, event_for("rank_up"), tmp_path / "q.mp4", backend="motion", cache=cache)
@@ -232,3 +240,12 @@ def test_layout_safe_area_is_inside_the_frame():
     for w, h in ((864, 480), (480, 864), (320, 192), (192, 320)):
         lay = layout(w, h)
         assert h * SAFE_TOP <= lay.safe_top < lay.card_y < lay.safe_bottom <= h * (1 - SAFE_BOTTOM)
+
+
+def test_motion_md_holds_every_styles_beat_sheet():
+    doc = (REPO / "docs" / "MOTION.md").read_text(encoding="utf-8")
+    for style in STYLES:
+        b = STYLE_SPECS[style].beats
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{style}` |"))
+        assert f"impact {b.impact:.2f} s" in row and f"{b.leap:.2f} s" in row and f"{b.punch_s:.2f} s" in row, row
+    assert "4.5:1" in doc and "top 12 %" in doc and "bottom 10 %" in doc
