@@ -371,7 +371,7 @@ def shared(kind: str, *args: object) -> Sprite:
 
     Names are never cached: their sprites are made per render and dropped with it."""
     builders: dict[str, Callable[..., Image.Image]] = {
-        "rank": _rank_image, "arrow": _arrow_image, "smear": _smear_image, "streak": _streak_image,
+        "rank": _rank_image, "row": _row_image, "arrow": _arrow_image, "smear": _smear_image, "streak": _streak_image,
         "ring": _ring_image, "shield": _shield_image, "label": _label_image, "outlined": _outlined_image,
         "button": _button_image, "logo": _logo_image}
     return Sprite.from_image(builders[kind](*args))
@@ -463,7 +463,7 @@ class Overlay:
             rgb, alpha = img.convert("RGB").convert("L").convert("RGB"), img.getchannel("A")
             ghost = Image.merge("RGBA", (*rgb.split(), alpha.point(lambda a: int(a * 0.75))))
             self.ghost_row = Sprite.from_image(ghost.filter(ImageFilter.GaussianBlur(3.5 * s)))
-        self.gap_row = Sprite.from_image(_row_image(lay, "· · ·", dark, light))
+        self.gap_row = shared("row", lay, "· · ·", dark, light)  # holds no name: cached
         self.row_ranks = {r: shared("rank", lay, r, ink) for r in {e.old_rank or e.new_rank, e.new_rank}}
         self.rival_ranks = {r: shared("rank", lay, r, light) for r in {e.new_rank, e.new_rank + 1}}
         if spec.motion_blur:  # the row's fill, smeared downwards: drawn under every row, so it hides no text

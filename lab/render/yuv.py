@@ -37,7 +37,8 @@ def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x *= 255.0
     yuv = x @ _M.T + _OFF
     y = np.clip(yuv[..., 0] + 0.5, 0, 255).astype(np.uint8)
-    sub = yuv[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3))
+    c = yuv[..., 1:]
+    sub = (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]) * 0.25  # 2x2 mean, without a slow reduce
     uv = np.clip(sub + 0.5, 0, 255).astype(np.uint8)
     return y, uv[..., 0], uv[..., 1]
 
@@ -97,7 +98,7 @@ class Sprite:
         rgba = np.asarray(img)
         y, u, v = rgb_to_planes(rgba[..., :3])
         a = rgba[..., 3].astype(np.uint16)
-        a2 = a.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)).astype(np.uint16)
+        a2 = ((a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2] + 2) >> 2).astype(np.uint16)
         return cls(y.astype(np.uint16), u.astype(np.uint16), v.astype(np.uint16), a, a2, w, h)
 
 
