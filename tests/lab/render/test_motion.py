@@ -182,18 +182,29 @@ def test_the_background_colour_moves_over_time_not_only_its_light():
     assert np.abs(u1 - u0).mean() + np.abs(v1 - v0).mean() > 4
 
 
-def test_speed_lines_tile_so_the_background_never_pops():
-    """Frame-to-frame change stays even: no frame where the whole line layout jumps."""
-    frames = motion_background("fast_sprint", "#4CAF50", "#FFC107", 320, 192, 97, 24, seed=3)
-    y = frames[:, :192].astype(np.int16)
-    diffs = np.abs(np.diff(y, axis=0)).mean(axis=(1, 2))
-    assert diffs.max() <= 2.0 * np.median(diffs), diffs.round(2)
+def test_speed_lines_tile_so_the_background_never_pops(monkeypatch):
+    """With only speed lines moving, every frame is the previous one slid left: no frame re-lays the lines."""
+    from dataclasses import replace
+
+    from lab.render import motion
+
+    spec = STYLE_SPECS["fast_sprint"]
+    still = replace(spec.background, sweep_strength=0, grain=0, hue_drift=0)
+    monkeypatch.setitem(motion.STYLE_SPECS, "fast_sprint", replace(spec, background=replace(still, lines=0)))
+    base = motion_background("fast_sprint", "#4CAF50", "#FFC107", 320, 192, 49, 24, seed=3)[:, :192].astype(int)
+    monkeypatch.setitem(motion.STYLE_SPECS, "fast_sprint", replace(spec, background=still))
+    lines = motion_background("fast_sprint", "#4CAF50", "#FFC107", 320, 192, 49, 24, seed=3)[:, :192].astype(int)
+    layer = lines - base
+    assert layer.max() > 10  # there are lines
+    for f in range(48):
+        best = min(np.abs(np.roll(layer[f], -d, axis=1) - layer[f + 1]).mean() for d in range(0, 60))
+        assert best < 0.2, f
 
 
 def test_dark_gradients_carry_grain_against_banding():
     frames = motion_background("fireworks_welcome", "#4CAF50", "#FFC107", 320, 192, 2, 12, seed=1)
-    y = frames[0, :192].astype(int)
-    assert np.abs(np.diff(y[100:140, 100:220], axis=1)).mean() > 0.5  # neighbours differ: dithered, not flat steps
+    y = frames[0, :192].astype(int)[10:60, 20:300]
+    assert (np.diff(y, axis=1) == 0).mean() < 0.6  # neighbours differ: dithered, not runs of one level
 
 
 # -- sound ---------------------------------------------------------------------------------------
