@@ -807,6 +807,8 @@ class EndCard:
             x = (width - part.width) // 2
             self.parts.append((part, x, int(y)))
             box = (x, int(y), x + part.width, int(y) + part.height)
+            if i == 0:  # the name's own width would hint at its length: record the box it may fill
+                box = ((width - max_text) // 2, int(y), (width + max_text) // 2, int(y) + part.height)
             if i == 3:
                 self.button_centre = (width / 2, y + part.height / 2)
                 self._note(names[i], ink, primary, box, fix, worst=True)
