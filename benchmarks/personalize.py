@@ -3,6 +3,7 @@ against MoviePy doing the same composite (name, rank text, CTA, moving arrow ove
 clip), in the same run. Also the draft preview (cold cache: motion background + overlay + encode).
 
     .venv/bin/python benchmarks/personalize.py [--repeats 7]
+    .venv/bin/python benchmarks/personalize.py --encoder-sweep  # x264 preset x crf: time, size, PSNR
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from lab.library.events import parse_event  # noqa: E402
 from lab.library.versions import VariantLibrary  # noqa: E402
 from lab.render.cache import BackgroundCache  # noqa: E402
+from lab.render.encode import CRF  # noqa: E402
 from lab.render.pipeline import render  # noqa: E402
 from lab.render.text import roboto_file  # noqa: E402
 from lab.render.yuv import yuv420_to_rgb  # noqa: E402
@@ -48,7 +50,7 @@ def moviepy_composite(rgb_frames: list[np.ndarray], out: Path, fps: int, cta: st
     arrow = ImageClip(arrow_img, transparent=True).with_position(lambda t: (700, 380 - 300 * min(t / 2.0, 1.0)))
     clip = CompositeVideoClip([bg, *(c.with_duration(duration) for c in (name, rank, button, arrow))],
                               size=rgb_frames[0].shape[1::-1])
-    clip.write_videofile(str(out), fps=fps, codec="libx264", preset="ultrafast", ffmpeg_params=["-crf", "27"],
+    clip.write_videofile(str(out), fps=fps, codec="libx264", preset="ultrafast", ffmpeg_params=["-crf", str(CRF)],
                          audio=False, logger=None, threads=os.cpu_count())
 
 
@@ -61,10 +63,62 @@ def median_time(fn, repeats: int) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
+def encoder_sweep(repeats: int) -> None:
+    """Encode the same composited 4 s 480p frames with each x264 preset and crf; print median time, size and
+    luma PSNR against the frames themselves (decoded back), so the default is chosen by measurement."""
+    import av
+
+    from lab.library.schema import with_changes
+    from lab.render.encode import encode_mp4
+    from lab.render.overlay import EndCard, Overlay
+    from lab.render.yuv import planes
+
+    # The busiest picture of the gallery (speed lines, portrait): the one that must still fit 500 KB.
+    variant = VariantLibrary(ROOT / "variants").load("v1-fast-sprint")
+    variant = with_changes(variant, generation__width=480, generation__height=864)
+    event = parse_event(EVENT)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        cache = BackgroundCache(tmp / "cache", 10**10)
+        first = render(variant, event, tmp / "warm.mp4", backend="motion", cache=cache, extras=False)
+        entry = cache.get(first.cache_key)
+        w, h, n = first.width, first.height, first.frames
+        ov = Overlay(variant, event, w, h, first.fps, n)
+        card = EndCard(variant, event, w, h)
+        end = int(round(ov.tl.end_card * first.fps))
+        frames = []
+        for f in range(n):
+            frame = np.array(entry.frames[f])
+            if f >= end:
+                card.draw(frame, (f - end) / first.fps)
+            else:
+                ov.draw(frame, f / first.fps)
+            frames.append(frame)
+        print(f"encoder sweep, {w}x{h}, {n} frames (v1-fast-sprint portrait composited, video only), "
+              f"median of {repeats}; "
+              f"load {os.getloadavg()}")
+        print("  preset      crf   median s   KB    PSNR-Y dB")
+        for preset in ("ultrafast", "superfast", "veryfast"):
+            for crf in (23, 25, 27, 28, 29):
+                out = tmp / f"{preset}{crf}.mp4"
+                t, _ = median_time(lambda preset=preset, crf=crf, out=out: encode_mp4(
+                    iter(frames), out, w, h, first.fps, preset=preset, crf=crf), repeats)
+                with av.open(str(out)) as c:
+                    dec = [fr.to_ndarray(format="yuv420p") for fr in c.decode(c.streams.video[0])]
+                mse = np.mean([np.mean((planes(a, h, w)[0].astype(np.float32) - planes(b, h, w)[0]) ** 2)
+                               for a, b in zip(frames, dec, strict=True)])
+                psnr = 10 * np.log10(255**2 / max(mse, 1e-9))
+                print(f"  {preset:<10}  {crf:>3}   {t:.3f}    {out.stat().st_size / 1024:>4.0f}  {psnr:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--encoder-sweep", action="store_true")
     args = parser.parse_args()
+    if args.encoder_sweep:
+        encoder_sweep(args.repeats)
+        return
     variant = VariantLibrary(ROOT / "variants").load("v3-rival-ghost")
     event = parse_event(EVENT)
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,6 +147,7 @@ def main() -> None:
             r = render(variant, event, tmp / "draft.mp4", backend="motion", cache=cold, logo_root=ROOT / "variants")
             assert not r.cache_hit
 
+        load0 = os.getloadavg()
         lab_user()  # warm the imports and fonts once
         moviepy_user()
         lab_s, lab_all = median_time(lab_user, args.repeats)
@@ -101,6 +156,7 @@ def main() -> None:
         draft_s, _ = median_time(draft, args.repeats)
         size_lab = (tmp / "user.mp4").stat().st_size
         size_mp = (tmp / "moviepy.mp4").stat().st_size
+    print(f"load average before/after: {load0} / {os.getloadavg()}")
     print(f"per-user render, {first.width}x{first.height}, {first.frames} frames at {first.fps} fps, cached background")
     print(f"  lab (overlay + encode)          median {lab_s:.3f} s  (runs: {', '.join(f'{t:.3f}' for t in lab_all)})"
           f"  file {size_lab / 1024:.0f} KB")

@@ -1,5 +1,7 @@
 """Render the gallery: contact sheets of every shipped variant, landscape and portrait, with an English
-and a CJK name, on the motion background. Run: .venv/bin/python docs/gallery/build.py"""
+and a CJK name, on the motion background, plus one strip per style of its first 1.5 s at 12 fps (every
+other frame of the 24 fps video), each frame labelled with its real number and time.
+Run: .venv/bin/python docs/gallery/build.py"""
 
 from __future__ import annotations
 
@@ -14,7 +16,25 @@ sys.path.insert(0, str(ROOT))
 from lab.library.events import parse_event  # noqa: E402
 from lab.library.schema import with_changes  # noqa: E402
 from lab.library.versions import VariantLibrary  # noqa: E402
+from lab.render.encode import contact_sheet  # noqa: E402
 from lab.render.pipeline import render  # noqa: E402
+
+STRIP_SECONDS, STRIP_FPS = 1.5, 12
+
+
+def strip(video: Path, out: Path) -> None:
+    """The first STRIP_SECONDS at STRIP_FPS, decoded from the MP4 itself."""
+    import av
+
+    with av.open(str(video)) as c:
+        stream = c.streams.video[0]
+        fps = float(stream.average_rate)
+        frames = [f.to_ndarray(format="yuv420p") for f in c.decode(stream)]
+        width, height = stream.codec_context.width, stream.codec_context.height
+    step = round(fps / STRIP_FPS)
+    numbers = list(range(0, int(STRIP_SECONDS * fps) + 1, step))
+    contact_sheet([frames[i] for i in numbers], width, height, out, columns=7, rows=3,
+                  thumb_width=240 if width > height else 150, numbers=numbers, fps=fps)
 
 NAMES = {"en": ("Alice", "Bob"), "zh-CN": ("小明", "李雷")}
 RANKS = {"rank_up": (3, 2), "defend": (1, 1), "first_entry": (None, 15)}
@@ -23,6 +43,7 @@ RANKS = {"rank_up": (3, 2), "defend": (1, 1), "first_entry": (None, 15)}
 def main() -> None:
     out = ROOT / "docs" / "gallery"
     lib = VariantLibrary(ROOT / "variants")
+    strips_done: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:
         for variant in lib.load_all():
             for orientation in ("landscape", "portrait"):
@@ -42,7 +63,11 @@ def main() -> None:
                     r = render(v, parse_event(event), Path(tmp) / f"{name}.mp4", backend="motion",
                                logo_root=ROOT / "variants")
                     shutil.copy(r.contact_sheet, out / f"{name}.png")
-                    print(f"{name}.png  ({r.seconds:.2f} s)")
+                    print(f"{name}.png  ({r.seconds:.2f} s, {Path(r.path).stat().st_size / 1024:.0f} KB)")
+                    if orientation == "landscape" and locale == "en" and v.style not in strips_done:
+                        strips_done.add(v.style)
+                        strip(Path(r.path), out / f"strip-{v.style}.png")
+                        print(f"strip-{v.style}.png")
 
 
 if __name__ == "__main__":

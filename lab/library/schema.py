@@ -202,8 +202,9 @@ def _parse_effects(obj: Fields) -> Effects:
     default = Effects()
     particles = obj.bool("particles", default.particles)
     intensity = obj.number("intensity", default.intensity, low=0.0, high=1.0)
+    sound = obj.bool("sound", default.sound)
     obj.done()
-    return Effects(particles=particles, intensity=intensity)
+    return Effects(particles=particles, intensity=intensity, sound=sound)
 
 
 def _parse_generation(obj: Fields) -> Generation:

@@ -48,6 +48,7 @@ class Brand:
 class Effects:
     particles: bool = True
     intensity: float = 0.7
+    sound: bool = True  # a synthesised track per style in the MP4 (browsers still autoplay it muted)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ class Variant:
             "prompt": {"template": self.prompt_template, "negative": self.negative_prompt},
             "cta": dict(self.cta),
             "brand": _fields(self.brand),
-            "effects": _fields(self.effects),
+            # ``sound`` is written only when switched off, so versions saved before it existed keep their hash.
+            "effects": {k: v for k, v in _fields(self.effects).items() if not (k == "sound" and v)},
             "generation": _fields(self.generation),
             "degrade": [dict(step) for step in self.degrade],
             # Written only when set, so that every variant saved before the block existed keeps its hash.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -16,18 +17,21 @@ from PIL import Image, ImageDraw
 from lab.render.yuv import yuv420_to_rgb_half
 from lab.storage import atomic_path
 
-# ultrafast keeps the per-user encode near its floor; crf 27 keeps a 4 s 480p clip well under 500 KB.
-# One x264 thread per core measured faster here than x264's default of 1.5 per core.
+# Chosen by measurement (benchmarks/personalize.py --encoder-sweep, on the busiest picture, v1-fast-sprint in
+# portrait, recorded in benchmarks/RESULTS.md): ultrafast is the fastest preset by far, and crf 28 is the best
+# luma PSNR (44.1 dB) that keeps the file, with its ~33 KB AAC track, under 500 KB (428 KB of video); crf 27
+# (475 KB + audio) does not fit. One x264 thread per core measured faster here than x264's default of 1.5.
 PRESET = "ultrafast"
-CRF = 27
+CRF = 28
 
 
 def encode_mp4(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: int,
-               preset: str = PRESET, crf: int = CRF, keyframes: frozenset[int] = frozenset()) -> int:
+               preset: str = PRESET, crf: int = CRF, keyframes: frozenset[int] = frozenset(),
+               audio: np.ndarray | None = None, audio_rate: int = 48_000) -> int:
     """Encode yuv420p frames to ``path`` atomically (temp file, then rename); returns the frame count.
 
-    ``keyframes``: frame indexes coded as I-frames, e.g. the first frame of a still, so that the still is
-    sharp at once instead of being refined over the next frames (which would make it shimmer)."""
+    ``keyframes``: frame indexes coded as I-frames, e.g. the first frame of a scene cut, so that it is sharp
+    at once. ``audio``: a mono float track (-1..1) muxed as AAC into the same MP4."""
     count = 0
     with atomic_path(Path(path), suffix=".mp4") as tmp:
         with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
@@ -38,6 +42,8 @@ def encode_mp4(frames: Iterable[np.ndarray], path: Path, width: int, height: int
             stream.codec_context.colorspace = 6  # SMPTE 170M / BT.601
             stream.codec_context.color_primaries = 6
             stream.codec_context.color_trc = 6
+            if audio is not None:
+                _mux_audio(container, audio, audio_rate)
             for frame in _ahead(frames):
                 vf = av.VideoFrame.from_ndarray(frame, format="yuv420p")
                 vf.pts = count
@@ -49,6 +55,37 @@ def encode_mp4(frames: Iterable[np.ndarray], path: Path, width: int, height: int
             for packet in stream.encode():
                 container.mux(packet)
     return count
+
+
+AUDIO_BITRATE = 64_000  # mono AAC: a few whooshes and hits need no more; ~32 KB for 4 s
+
+
+def _mux_audio(container: av.container.OutputContainer, audio: np.ndarray, rate: int) -> None:
+    """Add an AAC stream and mux the track's packets; the muxer interleaves them with the video packets.
+
+    The same track (one per style and length) is encoded once per process and its packets reused: the AAC
+    encode is ~30 ms, a fifth of the per-user budget."""
+    stream = container.add_stream("aac", rate=rate)
+    stream.layout = "mono"
+    stream.bit_rate = AUDIO_BITRATE
+    for data, pts, dts, duration in _aac_packets(audio.tobytes(), rate):
+        packet = av.Packet(data)
+        packet.pts, packet.dts, packet.duration = pts, dts, duration
+        packet.time_base = Fraction(1, rate)
+        packet.stream = stream
+        container.mux(packet)
+
+
+@functools.lru_cache(maxsize=16)
+def _aac_packets(samples: bytes, rate: int) -> tuple[tuple[bytes, int, int, int], ...]:
+    """The track encoded to AAC packets (payload, pts, dts, duration in 1/rate), once per distinct track."""
+    codec = av.CodecContext.create("aac", "w")
+    codec.sample_rate, codec.layout, codec.format, codec.bit_rate = rate, "mono", "fltp", AUDIO_BITRATE
+    codec.time_base = Fraction(1, rate)
+    frame = av.AudioFrame.from_ndarray(np.frombuffer(samples, np.float32)[None, :], format="fltp", layout="mono")
+    frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
+    packets = list(codec.encode(frame)) + list(codec.encode(None))
+    return tuple((bytes(p), int(p.pts), int(p.dts), int(p.duration)) for p in packets)
 
 
 def _ahead(frames: Iterable[np.ndarray], depth: int = 8) -> Iterator[np.ndarray]:
@@ -87,11 +124,15 @@ def _ahead(frames: Iterable[np.ndarray], depth: int = 8) -> Iterator[np.ndarray]
 
 
 def contact_sheet(frames: np.ndarray | list[np.ndarray], width: int, height: int, path: Path, columns: int = 4,
-                  rows: int = 3, thumb_width: int = 320) -> None:
-    """A grid of evenly spaced frames with their times, saved as PNG."""
+                  rows: int = 3, thumb_width: int = 320, numbers: list[int] | None = None,
+                  fps: float | None = None) -> None:
+    """A grid of evenly spaced frames, each labelled with its real frame number (``numbers``: the video's
+    frame index of each given frame) and its time at ``fps``, saved as PNG."""
     n = len(frames)
     count = min(columns * rows, n)
     idx = np.linspace(0, n - 1, count).round().astype(int)
+    numbers = list(range(n)) if numbers is None else numbers
+    rows = -(-count // columns)
     tw = thumb_width
     th = int(round(tw * height / width))
     pad, label = 6, 16
@@ -103,7 +144,8 @@ def contact_sheet(frames: np.ndarray | list[np.ndarray], width: int, height: int
         x = pad + (k % columns) * (tw + pad)
         y = pad + (k // columns) * (th + label + pad)
         sheet.paste(thumb, (x, y + label))
-        draw.text((x + 2, y + 2), f"frame {i}", fill=(200, 200, 200))
+        label_text = f"frame {numbers[i]}" + (f"  {numbers[i] / fps:.2f} s" if fps else "")
+        draw.text((x + 2, y + 2), label_text, fill=(200, 200, 200))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path, compress_level=1)  # fast: review images, not archives
@@ -114,6 +156,7 @@ def probe(path: Path) -> dict:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
+        audio = [a.codec_context.name for a in container.streams.audio]
         info = {
             "codec": stream.codec_context.name,
             "pix_fmt": stream.codec_context.pix_fmt,
@@ -124,6 +167,8 @@ def probe(path: Path) -> dict:
         }
     data = Path(path).read_bytes()
     moov, mdat = data.find(b"moov"), data.find(b"mdat")
+    if audio:
+        info["audio"] = audio[0]
     info["faststart"] = 0 <= moov < mdat
     info["bytes"] = len(data)
     return info

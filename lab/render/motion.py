@@ -33,6 +33,10 @@ class StyleLook:
     bokeh: int  # drifting soft dots
     stars: int
     pulse: float  # global brightness breathing
+    pulse_hz: float  # its rate (a style with a beat breathes on the beat)
+    hue_drift: float  # chroma swing that circles over time
+    grain: float  # film grain, luma levels
+    glow: tuple[int, int, int]  # colour of the bokeh and of the sweep's tint
 
 
 def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
@@ -49,7 +53,7 @@ def look(style: str, primary: str, accent: str) -> StyleLook:
     if bg.tint is not None:
         bottom = _mix(bg.bottom, hex_rgb({"primary": primary, "accent": accent}[bg.tint]), bg.tint_amount)
     return StyleLook(bg.top, bottom, bg.sweep_speed, bg.sweep_strength, bg.lines, bg.line_speed, bg.bokeh,
-                     bg.stars, bg.pulse)
+                     bg.stars, bg.pulse, spec.beats.beat_hz or 0.5, bg.hue_drift, bg.grain, hex_rgb(accent))
 
 
 def motion_background(style: str, primary: str, accent: str, width: int, height: int, frames: int, fps: int,
@@ -76,16 +80,18 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
 
     lines = None
     if lk.lines and particles:
-        # Horizontal speed lines: sparse bright streaks on a strip twice as wide, slid left each frame.
-        strip = np.zeros((height, width * 2), np.float32)
+        # Horizontal speed lines on a strip exactly one width long that wraps around (streaks crossing its end
+        # continue at its start), slid left each frame: it tiles, so the layout never jumps.
+        strip = np.zeros((height, width), np.float32)
         for _ in range(int(height / 9)):
             row = int(rng.integers(0, height))
-            start = int(rng.integers(0, width * 2))
+            start = int(rng.integers(0, width))
             length = int(rng.integers(width // 8, width // 2))
             thick = int(rng.integers(1, 3))
-            strip[row:row + thick, start:start + length] += lk.lines * float(rng.uniform(0.4, 1.0))
-        lines = strip
-
+            cols = (start + np.arange(length)) % width
+            fade = np.linspace(0.2, 1.0, length, dtype=np.float32)  # a streak brightens toward its head
+            strip[row:row + thick, cols] += lk.lines * float(rng.uniform(0.4, 1.0)) * fade
+        lines = np.concatenate([strip, strip], axis=1)
     dots = []
     if particles:
         for _ in range(lk.bokeh):
@@ -96,6 +102,13 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
         stars.append((int(rng.integers(0, width)), int(rng.integers(0, int(height * 0.75))), rng.uniform(0, 6.28),
                       rng.uniform(2, 5), rng.uniform(30, 90)))
     phase = float(rng.uniform(0, 1))
+    # Dither: one fixed noise field (±grain levels) breaks the gradients' bands. Fixed, not per frame, because
+    # x264 spends its bits on noise that changes from frame to frame.
+    grain = [rng.uniform(-lk.grain, lk.grain, (height, width)).astype(np.float32)] if lk.grain else []
+    base_u, base_v = (p.astype(np.float32) for p in planes(base, height, width)[1:])
+    # The hue swings around a circle over time, stronger at the top, so the colour (not only the light) moves.
+    hy = np.linspace(1.0, 0.4, height // 2, dtype=np.float32)[:, None]
+    glow_u, glow_v = (float(c) - 128.0 for c in _rgb_uv(lk.glow))
 
     out = np.empty((frames, height * 3 // 2, width), np.uint8)
     out[:] = base
@@ -110,23 +123,50 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
             off = int(t * lk.line_speed * k * width) % width
             y_acc += lines[:, off:off + width]
         if lk.pulse:
-            y_acc *= 1.0 + lk.pulse * math.sin(2 * math.pi * t * 0.5)
+            y_acc *= 1.0 + lk.pulse * math.sin(2 * math.pi * t * lk.pulse_hz)
         for x0, y0, r, vx, vy, s in dots:
             cx, cy = (x0 + vx * t * k) % width, (y0 + vy * t * k) % height
             _soft_dot(y_acc, cx, cy, r, s)
         for sx, sy, ph, rate, s in stars:
             tw = 0.5 + 0.5 * math.sin(ph + t * rate)
             y_acc[sy:sy + 2, sx:sx + 2] += s * tw
+        if grain:
+            y_acc += grain[f % len(grain)]
         np.clip(y_acc, 16, 235, out=y_acc)
         out[f, :height] = y_acc
+        _, u, v = planes(out[f], height, width)
+        # The hue steps 4 times a second (about a level each step), not every frame: measured on the v3
+        # background alone at crf 27, a whole-frame chroma change on every frame encoded to 262 KB, stepping
+        # 4 times a second to 220 KB (no hue drift at all: 169 KB).
+        ang = 2 * math.pi * (phase + math.floor(t * 4) / 4 * 0.25)
+        u_acc = base_u + hy * (lk.hue_drift * math.cos(ang))
+        v_acc = base_v + hy * (lk.hue_drift * math.sin(ang))
+        for x0, y0, r, vx, vy, s in dots:  # bokeh carry the accent's colour, not only light
+            cx, cy = (x0 + vx * t * k) % width, (y0 + vy * t * k) % height
+            w = min(s / 30.0, 1.0) * 0.8
+            _soft_dot(u_acc, cx / 2, cy / 2, r / 2, glow_u * w, add=False)
+            _soft_dot(v_acc, cx / 2, cy / 2, r / 2, glow_v * w, add=False)
+        u[:] = np.clip(u_acc, 16, 240)
+        v[:] = np.clip(v_acc, 16, 240)
     return out
 
 
-def _soft_dot(plane: np.ndarray, cx: float, cy: float, r: float, strength: float) -> None:
+def _rgb_uv(rgb: tuple[int, int, int]) -> tuple[float, float]:
+    r, g, b = rgb
+    return (-0.148223 * r - 0.290993 * g + 0.439216 * b + 128, 0.439216 * r - 0.367788 * g - 0.071427 * b + 128)
+
+
+def _soft_dot(plane: np.ndarray, cx: float, cy: float, r: float, strength: float, add: bool = True) -> None:
+    """Add a soft dot (``add``) or pull the plane toward ``strength`` around it (``add=False``, for chroma)."""
     h, w = plane.shape
     x0, x1 = max(int(cx - 2 * r), 0), min(int(cx + 2 * r) + 1, w)
     y0, y1 = max(int(cy - 2 * r), 0), min(int(cy + 2 * r) + 1, h)
     if x1 <= x0 or y1 <= y0:
         return
     yy, xx = np.ogrid[y0:y1, x0:x1]
-    plane[y0:y1, x0:x1] += strength * np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (r * r)))
+    g = np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (r * r)))
+    if add:
+        plane[y0:y1, x0:x1] += strength * g
+    else:
+        region = plane[y0:y1, x0:x1]
+        region += (strength - (region - 128.0)) * g

@@ -26,7 +26,10 @@ from lab.render.backgrounds import Background, BackgroundRequest, DraftBatch, Mo
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.degrade import choose_level, free_gpu_bytes
 from lab.render.encode import contact_sheet, encode_mp4
-from lab.render.overlay import CROSSFADE_S, Overlay, end_card
+from lab.render.overlay import CROSSFADE_S, EndCard, Overlay
+from lab.render.sound import RATE as SOUND_RATE
+from lab.render.sound import TARGET_LUFS
+from lab.render.sound import track as sound_track
 from lab.render.text import missing_glyphs
 from lab.render.yuv import yuv420_to_rgb
 from lab.storage import atomic_write_text
@@ -63,6 +66,8 @@ class RenderResult:
     variant_version: str = ""
     event: dict[str, Any] = field(default_factory=dict)
     model_settings: dict[str, Any] = field(default_factory=dict)  # how a model backend ran (switches, inputs)
+    sound: dict[str, Any] = field(default_factory=dict)  # the synthesised track, if any: style, loudness
+    legibility: list[dict[str, Any]] = field(default_factory=list)  # each text element's contrast, box and fix
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,7 +159,9 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
     overlay = Overlay(variant, event, size.width, size.height, size.fps, size.frames, particles=plan.particles,
                       label=label, seed=seed)
     end_index = min(int(round(overlay.tl.end_card * size.fps)), size.frames - 1)
-    card_yuv = end_card(variant, event, np.asarray(entry.frames[end_index]), size.width, size.height, logo, label)
+    card = EndCard(variant, event, size.width, size.height, logo, label)  # drawn over the live background
+    card_yuv = np.array(entry.frames[end_index])
+    card.draw(card_yuv, 0.0)
     timings["overlay_setup_s"] = time.perf_counter() - t1
 
     sampled: dict[int, np.ndarray] = {}
@@ -162,23 +169,30 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
 
     def frames() -> Iterator[np.ndarray]:
         fade_from = overlay.tl.end_card - CROSSFADE_S
+        f_end = end_index / size.fps
         for f in range(size.frames):
             t = f / size.fps
+            frame = np.array(entry.frames[f])
             if f >= end_index:
-                frame = card_yuv
+                card.draw(frame, t - f_end)
             else:
-                frame = np.array(entry.frames[f])
                 overlay.draw(frame, t)
                 if t > fade_from:
                     k = int(256 * (t - fade_from) / CROSSFADE_S)
-                    frame = ((frame.astype(np.uint16) * (256 - k) + card_yuv.astype(np.uint16) * k) >> 8).astype(
+                    under = np.array(entry.frames[f])
+                    card.draw(under, 0.0)
+                    frame = ((frame.astype(np.uint16) * (256 - k) + under.astype(np.uint16) * k) >> 8).astype(
                         np.uint8)
             if f in sample_at:
                 sampled[f] = frame
             yield frame
 
     t2 = time.perf_counter()
-    count = encode_mp4(frames(), out, size.width, size.height, size.fps, keyframes=frozenset({end_index}))
+    audio = None
+    if variant.effects.sound:  # made once per style and length (nothing personal in it), then reused
+        audio = sound_track(variant.style, (size.frames - 1) / size.fps)
+    count = encode_mp4(frames(), out, size.width, size.height, size.fps, keyframes=frozenset({end_index}),
+                       audio=audio, audio_rate=SOUND_RATE)
     timings["composite_encode_s"] = time.perf_counter() - t2
 
     poster_path = sheet_path = None
@@ -187,7 +201,8 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
         poster_path = out.with_suffix(".poster.png")
         Image.fromarray(yuv420_to_rgb(card_yuv, size.height, size.width)).save(poster_path, compress_level=1)
         sheet_path = out.with_suffix(".contact.png")
-        contact_sheet([sampled[i] for i in sorted(sampled)], size.width, size.height, sheet_path)
+        contact_sheet([sampled[i] for i in sorted(sampled)], size.width, size.height, sheet_path,
+                      numbers=sorted(sampled), fps=size.fps)
         timings["extras_s"] = time.perf_counter() - t3
 
     result = RenderResult(
@@ -201,6 +216,8 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
         warnings=notices + list(plan.warnings), variant=variant.id, variant_version=variant.version,
         event=event.public_fields(),
         model_settings=active.describe(req) if hasattr(active, "describe") else {},
+        sound={"track": variant.style, "lufs": TARGET_LUFS, "codec": "aac"} if audio is not None else {},
+        legibility=overlay.legibility + card.legibility,
     )
     result.seconds = round(time.perf_counter() - t_start, 4)
     result.timings["generation"] = entry.meta.get("timings", {}).get("generate_s", 0.0) if not entry.hit else 0.0

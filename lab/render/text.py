@@ -121,8 +121,10 @@ def fit(text: str, size: int, max_width: int, bold: bool = True) -> str:
 
 
 def draw_text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int,
-              fill: tuple[int, ...], bold: bool = True, anchor: str = "ls") -> tuple[int, int, int, int]:
-    """Draw text at ``xy`` (anchor: l/m/r horizontally, s = baseline or m = middle vertically)."""
+              fill: tuple[int, ...], bold: bool = True, anchor: str = "ls", stroke: int = 0,
+              stroke_fill: tuple[int, ...] | None = None) -> tuple[int, int, int, int]:
+    """Draw text at ``xy`` (anchor: l/m/r horizontally, s = baseline or m = middle vertically), with an
+    optional outline ``stroke`` px wide: text over a moving background is legible against its outline."""
     width = text_width(text, size, bold)
     x, y = xy
     if anchor[0] == "m":
@@ -136,17 +138,61 @@ def draw_text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, siz
     left = x
     for part, face in runs(text, bold):
         font = _pil_font(face.path, face.index, size)
-        draw.text((x, y), part, font=font, fill=fill, anchor="ls")
+        draw.text((x, y), part, font=font, fill=fill, anchor="ls", stroke_width=stroke, stroke_fill=stroke_fill)
         x += font.getlength(part)
     return int(left), int(y - ascent), int(x), int(y + descent)
 
 
-def text_image(text: str, size: int, fill: tuple[int, int, int, int], bold: bool = True, pad: int = 2) -> Image.Image:
-    """Text on a transparent canvas just big enough for it."""
+def text_image(text: str, size: int, fill: tuple[int, int, int, int], bold: bool = True, pad: int = 2,
+               stroke: int = 0, stroke_fill: tuple[int, int, int, int] | None = None) -> Image.Image:
+    """Text on a transparent canvas just big enough for it (and its outline)."""
     base = _pil_font(font_chain(bold)[0].path, 0, size)
     ascent, descent = base.getmetrics()
+    pad += stroke
     w = text_width(text, size, bold) + 2 * pad
     h = ascent + descent + 2 * pad
     img = Image.new("RGBA", (w + (w & 1), h + (h & 1)), (0, 0, 0, 0))
-    draw_text(ImageDraw.Draw(img), (pad, pad + ascent), text, size, fill, bold)
+    draw_text(ImageDraw.Draw(img), (pad, pad + ascent), text, size, fill, bold, stroke=stroke, stroke_fill=stroke_fill)
     return img
+
+
+# -- legibility (WCAG 2.x) ---------------------------------------------------------------------
+
+AA = 4.5  # WCAG AA contrast for body text; every text element is held to it, large or not
+INK = (17, 20, 28)  # the dark text colour used where white fails on a brand colour
+
+
+def relative_luminance(rgb: tuple[int, ...]) -> float:
+    """WCAG relative luminance of an sRGB colour (0 black .. 1 white)."""
+    def lin(c: int) -> float:
+        x = c / 255
+        return x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
+
+    r, g, b = rgb[:3]
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+
+
+def contrast_ratio(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """WCAG contrast ratio, 1 .. 21."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def over(fill: tuple[int, ...], backdrop: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A translucent RGBA fill composited over an opaque backdrop."""
+    a = (fill[3] if len(fill) > 3 else 255) / 255
+    return tuple(int(round(f * a + b * (1 - a))) for f, b in zip(fill[:3], backdrop, strict=True))  # type: ignore
+
+
+def worst_contrast(text: tuple[int, ...], fill: tuple[int, ...]) -> float:
+    """Contrast of ``text`` on ``fill`` when the fill is translucent: the worse of a black and a white backdrop."""
+    return min(contrast_ratio(text, over(fill, (0, 0, 0))), contrast_ratio(text, over(fill, (255, 255, 255))))
+
+
+def ink_for(fill: tuple[int, ...], preferred: tuple[int, int, int, int] = (255, 255, 255, 255)
+            ) -> tuple[tuple[int, int, int, int], str | None]:
+    """The text colour for ``fill``: ``preferred`` where it meets AA, else dark ink (the fix is returned)."""
+    if worst_contrast(preferred, fill) >= AA:
+        return preferred, None
+    ratio = worst_contrast(preferred, fill)
+    return (*INK, 255), f"text {preferred[:3]} on {tuple(fill[:3])} is {ratio:.2f}:1, below {AA}:1: drawn in dark ink"

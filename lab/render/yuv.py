@@ -37,7 +37,8 @@ def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x *= 255.0
     yuv = x @ _M.T + _OFF
     y = np.clip(yuv[..., 0] + 0.5, 0, 255).astype(np.uint8)
-    sub = yuv[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3))
+    c = yuv[..., 1:]
+    sub = (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]) * 0.25  # 2x2 mean, without a slow reduce
     uv = np.clip(sub + 0.5, 0, 255).astype(np.uint8)
     return y, uv[..., 0], uv[..., 1]
 
@@ -97,7 +98,7 @@ class Sprite:
         rgba = np.asarray(img)
         y, u, v = rgb_to_planes(rgba[..., :3])
         a = rgba[..., 3].astype(np.uint16)
-        a2 = a.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)).astype(np.uint16)
+        a2 = ((a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2] + 2) >> 2).astype(np.uint16)
         return cls(y.astype(np.uint16), u.astype(np.uint16), v.astype(np.uint16), a, a2, w, h)
 
 
@@ -128,6 +129,32 @@ def blend(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y:
     _mix(fv[cy0:cy1, cx0:cx1], sprite.v[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
 
 
+def glow(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y: int, opacity: float = 1.0,
+         clip: tuple[int, int, int, int] | None = None) -> None:
+    """Additive blend: the sprite's light is added to the luma (saturating) and its colour tints the chroma,
+    so overlapping sparks and rings brighten like light instead of covering each other."""
+    if opacity <= 0:
+        return
+    x, y = int(x) & ~1, int(y) & ~1
+    x0, y0, x1, y1 = clip if clip else (0, 0, width, height)
+    x0, y0 = max(x0, 0, x) & ~1, max(y0, 0, y) & ~1
+    x1, y1 = min(x1, width, x + sprite.width) & ~1, min(y1, height, y + sprite.height) & ~1
+    if x1 <= x0 or y1 <= y0:
+        return
+    sx0, sy0 = x0 - x, y0 - y
+    sx1, sy1 = sx0 + (x1 - x0), sy0 + (y1 - y0)
+    fy, fu, fv = planes(frame, height, width)
+    k = int(round(min(opacity, 1.0) * 256))
+    a = (sprite.a[sy0:sy1, sx0:sx1] * k) >> 8
+    light = ((np.maximum(sprite.y[sy0:sy1, sx0:sx1], 16) - 16) * a) // 255
+    out = fy[y0:y1, x0:x1] + light
+    fy[y0:y1, x0:x1] = np.minimum(out, 235)
+    a2 = (sprite.a2[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2] * k) >> 8
+    cy0, cy1, cx0, cx1 = y0 // 2, y1 // 2, x0 // 2, x1 // 2
+    _mix(fu[cy0:cy1, cx0:cx1], sprite.u[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
+    _mix(fv[cy0:cy1, cx0:cx1], sprite.v[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
+
+
 def _mix(dst: np.ndarray, src: np.ndarray, a: np.ndarray) -> None:
     """dst = (dst * (255 - a) + src * a) / 255 in 16-bit integers (exact to rounding)."""
     out = dst.astype(np.uint16)
@@ -136,6 +163,22 @@ def _mix(dst: np.ndarray, src: np.ndarray, a: np.ndarray) -> None:
     out += 127
     out //= 255
     dst[:] = out
+
+
+def dim_table(amount: float) -> tuple[np.ndarray, np.ndarray]:
+    """Look-up tables that dim luma toward black and chroma toward neutral by ``amount`` (0..1)."""
+    k = 1 - amount
+    ramp = np.arange(256, dtype=np.float32)
+    luma = np.clip(16 + (ramp - 16).clip(0) * k + 0.5, 0, 255).astype(np.uint8)
+    chroma = np.clip(128 + (ramp - 128) * k + 0.5, 0, 255).astype(np.uint8)
+    return luma, chroma
+
+
+def dim(frame: np.ndarray, height: int, tables: tuple[np.ndarray, np.ndarray]) -> None:
+    """Dim a whole frame in place through ``dim_table``'s tables: one look-up per byte, cheap per frame."""
+    luma, chroma = tables
+    np.take(luma, frame[:height], out=frame[:height])
+    np.take(chroma, frame[height:], out=frame[height:])
 
 
 def darken(frame: np.ndarray, height: int, width: int, amount: float) -> None:

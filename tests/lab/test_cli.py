@@ -121,4 +121,4 @@ def test_bad_events_exit_2_with_one_line(payload, message):
 def test_demo_runs_on_the_library():
     proc = run("demo")
     assert proc.returncode == 0, proc.stderr
-    assert "v3-rival-ghost" in proc.stdout and "我要反超!" in proc.stdout
+    assert "v3-rival-ghost" in proc.stdout and "我要反超！" in proc.stdout

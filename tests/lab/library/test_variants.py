@@ -39,7 +39,7 @@ def test_the_shipped_library_covers_the_seed():
     arms = {
         "v1-fast-sprint": ("fast_sprint", "View full leaderboard", "查看完整榜单"),
         "v2-slow-motion": ("slow_motion_celebration", "Share my glory", "分享我的荣耀"),
-        "v3-rival-ghost": ("rival_ghost_exit", "I'll overtake!", "我要反超!"),
+        "v3-rival-ghost": ("rival_ghost_exit", "I'll overtake!", "我要反超！"),  # full-width ！ (issue 11)
     }
     for vid, (style, en, zh) in arms.items():
         assert (variants[vid].style, variants[vid].cta["en"], variants[vid].cta["zh-CN"]) == (style, en, zh)

@@ -31,7 +31,7 @@ def test_every_shipped_variant_renders_a_valid_video(variant_id, tmp_path, cache
                logo_root=REPO / "variants")
     info = probe(tmp_path / "out.mp4")
     assert info == {"codec": "h264", "pix_fmt": "yuv420p", "width": 320, "height": 192, "frames": 25, "fps": 12.0,
-                    "faststart": True, "bytes": info["bytes"]}
+                    "audio": "aac", "faststart": True, "bytes": info["bytes"]}
     assert (r.width, r.height, r.frames, r.duration_s) == (320, 192, 25, 2.0)
     assert Image.open(r.poster).size == (320, 192)
     assert Image.open(r.contact_sheet).size[0] > 320
@@ -42,15 +42,17 @@ def test_every_shipped_variant_renders_a_valid_video(variant_id, tmp_path, cache
     assert sidecar["backend"] == "motion" and sidecar["prompt_sent_to_model"] is False
 
 
-def test_the_end_card_is_a_still_of_at_least_three_quarters_of_a_second(tmp_path, cache):
+def test_the_end_card_lasts_three_quarters_of_a_second_and_keeps_moving(tmp_path, cache):
+    """The end card is no longer a frozen still: the background moves under it and its button pulses."""
     v = small("v3-rival-ghost")
-    render(v, event_for("rank_up"), tmp_path / "a.mp4", backend="motion", cache=cache)
+    r = render(v, event_for("rank_up"), tmp_path / "a.mp4", backend="motion", cache=cache)
     frames = decode_rgb(tmp_path / "a.mp4")
-    still = int(np.ceil(END_CARD_MIN_S * 12)) + 1
-    last = frames[-still:]
-    # The still starts on an I-frame; x264 then refines it by a level or two (mean < 1/255), invisible to the eye.
-    assert all(np.abs(f.astype(int) - last[-1].astype(int)).mean() < 1.5 for f in last)
-    assert np.abs(frames[-still - 3].astype(int) - last[-1].astype(int)).mean() > 10  # it moved before
+    card = int(np.ceil(END_CARD_MIN_S * 12)) + 1
+    last = frames[-card:]
+    moves = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(last, last[1:], strict=False)]
+    assert sum(m > 0.1 for m in moves) >= len(moves) - 2, moves  # frame after frame, not one still
+    poster = np.asarray(Image.open(r.poster).convert("RGB")).astype(int)
+    assert np.abs(last[0].astype(int) - poster).mean() < 4  # the card's first frame is the poster
 
 
 def test_the_overlay_changes_only_its_own_pixels(tmp_path, cache):
@@ -60,7 +62,8 @@ def test_the_overlay_changes_only_its_own_pixels(tmp_path, cache):
     b = render(v, event_for("rank_up", user="Zhang Wei"), tmp_path / "b.mp4", backend="motion", cache=cache)
     assert (a.cache_hit, b.cache_hit) == (False, True) and a.cache_key == b.cache_key
     fa, fb = decode_rgb(tmp_path / "a.mp4"), decode_rgb(tmp_path / "b.mp4")
-    assert np.abs(fa[10][-20:, :40].astype(int) - fb[10][-20:, :40].astype(int)).max() <= 3
+    # (≤ 6, was ≤ 3 at crf 27: crf 28 quantises a little more, so two encodes of the same corner differ more)
+    assert np.abs(fa[10][-20:, :40].astype(int) - fb[10][-20:, :40].astype(int)).max() <= 6
     assert np.abs(fa[10].astype(int) - fb[10].astype(int)).max() > 60  # the names differ
 
 

@@ -5,7 +5,7 @@ from lab.render import text as tx
 
 def test_cjk_names_have_glyphs():
     assert tx.has_cjk_font(), "fonts-noto-cjk is not installed: run make setup"
-    assert tx.missing_glyphs("小明 李雷 我要反超! José Zoë 🏃") == []
+    assert tx.missing_glyphs("小明 李雷 我要反超！ José Zoë 🏃") == []
     faces = [face.path for _, face in tx.runs("Hi 小明")]
     assert "Roboto" in faces[0] and "NotoSansCJK" in faces[-1]
 

@@ -61,7 +61,7 @@ def test_load_fills_every_named_output(tmp_path):
     h = Handlers.from_config(copy_variants(tmp_path / "v", {"v3-rival-ghost"}))
     loaded = h.load_variant("v3-rival-ghost")
     assert set(loaded) == set(LOADED) and set(forms.FORM) <= set(loaded)
-    assert loaded["cta_zh"] == "我要反超!" and loaded["width"] == 864
+    assert loaded["cta_zh"] == "我要反超！" and loaded["width"] == 864
     with pytest.raises(LabError, match="not found"):
         h.load_variant("no-such-variant")
 

@@ -12,7 +12,7 @@ V3 = VariantLibrary(REPO / "variants").load("v3-rival-ghost")
 
 def test_form_round_trip():
     form = studio.variant_form(V3)
-    assert form["cta_zh"] == "我要反超!" and form["width"] == 864
+    assert form["cta_zh"] == "我要反超！" and form["width"] == 864
     assert studio.apply_form(V3, form) == V3
     edited = studio.apply_form(V3, {**form, "cta_en": "Catch me!", "width": 852.0})
     assert edited.cta["en"] == "Catch me!" and edited.generation.width == 852
