@@ -193,7 +193,23 @@ def open_source(path: Paths) -> Source:
         raise bare.error(exc) from None
     finally:
         con.close()
-    return Source(paths, tuple(d[0] for d in described), tuple(str(d[1]).upper() for d in described))
+    src = Source(paths, tuple(d[0] for d in described), tuple(str(d[1]).upper() for d in described))
+    if src.suffix in CSV_SUFFIXES:
+        # DuckDB's sniffer may take a longer row for the header; the first record is the header.
+        for p in paths:
+            width = _csv_header_width(p)
+            if width is not None and width != len(src.columns):
+                raise OutcomeError(f"{p}: {diagnose_csv(p) or 'its rows do not match its header'}")
+    return src
+
+
+def _csv_header_width(path: Path) -> int | None:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            return len(next(csv.reader(handle, delimiter="\t" if _suffix(path) == ".tsv" else ",")))
+    except (StopIteration, UnicodeDecodeError, csv.Error, OSError, EOFError):
+        return None
 
 
 def diagnose_csv(path: Path) -> str | None:
