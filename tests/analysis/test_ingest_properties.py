@@ -23,8 +23,8 @@ COUNTS = ["variant", "impressions", "clicks"]
 EVENTS = ["user_id", "variant", "timestamp", "clicked"]
 
 odd_text = st.text(alphabet=st.sampled_from(list('ab,"\'\n\r\t;é小👍\x00\u200b-_ ')), max_size=12)
-column_name = st.one_of(st.sampled_from(KNOWN), odd_text,
-                        st.just("""clicked" AS VARCHAR) AS "x", (SELECT content FROM read_text('/etc/hostname'))"""))
+EVIL = """clicked" AS VARCHAR) AS "x", (SELECT content FROM read_text('/etc/hostname')) AS "leak" --"""
+column_name = st.one_of(st.sampled_from(KNOWN), odd_text, st.just(EVIL))
 cell = st.one_of(
     st.sampled_from(ARMS), st.integers(-5, 10), st.integers(0, 10**20), st.sampled_from(["0", "1", "2", "yes", ""]),
     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(["2026-11-01 10:00:00", "2026-11-01T10:00:00",
@@ -46,7 +46,8 @@ def table(draw):
     """Column names (often a valid counts or events header, sometimes not) and rows of cells."""
     base = draw(st.sampled_from([COUNTS, EVENTS, COUNTS + ["dismissals"], EVENTS + ["platform"], []]))
     clean = draw(st.booleans())  # half the files are well formed, so the loading path is exercised too
-    extra = draw(st.lists(st.sampled_from(["email", "segment", "platform"]) if clean else column_name, max_size=2))
+    extra = draw(st.lists(st.sampled_from(["email", "segment", "platform", 'note "q"', EVIL]) if clean else column_name,
+                          max_size=2))
     names = base + [c for c in extra if not (clean and c in base)]
     if draw(st.booleans()):
         names = draw(st.permutations(names))
