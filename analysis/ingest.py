@@ -68,7 +68,12 @@ def connect(read: Sequence[Path] = (), write: Sequence[Path] = (), pushdown: boo
     """
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                              "autoload_known_extensions": False})
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # In Jupyter without ipywidgets DuckDB refuses to change any progress-bar setting; it cannot
+        # draw the bar there either, so nothing reaches the output.
+        pass
     con.execute("SET preserve_insertion_order = false")  # aggregates only; row numbers use one thread
     if not pushdown:
         con.execute("SET disabled_optimizers = 'type_pushdown'")
