@@ -458,7 +458,8 @@ def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
     else:
         for r in results:
             state = "already ingested, skipped" if r.duplicate else f"added {r.rows:,} rows ({r.kind})"
-            print(f"{r.file}: {state}" + "".join(f"; skipped {n} rows {w}" for w, n in r.skipped.items()))
+            print(f"{r.file}: {state}" + "".join(f"; skipped {n} rows {w}" for w, n in r.skipped.items())
+                  + (f"; dropped columns the lab does not keep: {', '.join(r.dropped)}" if r.dropped else ""))
         print(f"{exp.key}: {result.decision.headline}")
     return 0
 

@@ -24,10 +24,11 @@ from lab.storage import atomic_write_text, file_lock
 
 STATUSES = ("draft", "running", "stopped", "shipped")
 SPEC_FIELDS = ("key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
-               "seed", "plan")
+               "seed", "plan", "segments")
 NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
 VERSION_RE = re.compile(r"[0-9a-f]{12}")  # fullmatch, like ID_RE
 WEIGHT_TOLERANCE = 1e-6
+SEGMENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Experiment:
     mode: str = "fixed"
     seed: str = ""  # hashing seed for assignment; the key when empty
     status: str = "draft"
+    segments: tuple[str, ...] = ()  # columns of the outcome files the store keeps, to break results down by
 
     @property
     def hash_seed(self) -> str:
@@ -101,7 +103,7 @@ class Experiment:
             "mode": self.mode,
             "seed": self.seed,
             "plan": {"baseline": self.plan.baseline, "mde_rel": self.plan.mde_rel, "power": self.plan.power},
-        }
+        } | ({"segments": list(self.segments)} if self.segments else {})
 
 
 def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experiment:
@@ -192,10 +194,17 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
         raise ExperimentError(f"{where}: plan", "baseline must be in (0, 1), mde_rel > 0 with baseline x (1 + "
                               "mde_rel) < 1, and power in (0, 1)")
     seed = fields.get("seed") or ""
+    segments = fields.get("segments") or []
+    reserved = {"user_id", "variant", "timestamp", "clicked", "impressions", "clicks", "event_id", "impression_id",
+                *guardrails}
+    if not isinstance(segments, list) or not all(isinstance(c, str) and SEGMENT_RE.match(c) and c not in reserved
+                                                 for c in segments) or len(set(segments)) != len(segments):
+        raise ExperimentError(f"{where}: segments", "must be a list of distinct column names such as platform",
+                              "lower-case letters, digits and '_', not an outcome or guardrail column")
     fields.done()
     return Experiment(key=key, hypothesis=hypothesis, scenario=scenario, arms=tuple(arms), plan=plan,
                       primary_metric=metric, guardrails=tuple(guardrails), alpha=float(alpha), mode=mode,
-                      seed=str(seed), status=status)
+                      seed=str(seed), status=status, segments=tuple(segments))
 
 
 class ExperimentLibrary:

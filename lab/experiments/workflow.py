@@ -45,9 +45,11 @@ def track(experiments: ExperimentLibrary, exp: Experiment, previews: bool = True
 
 def ingest_and_track(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
                      ) -> tuple[list[IngestResult], AnalysisResult]:
-    """Add outcome files to the store, then update each arm's MLflow metrics (one step per stored file)."""
+    """Add outcome files to the store (all or nothing), then update each arm's MLflow metrics (one step per
+    stored file). MLflow is only touched once the store holds the new files, so it never counts data the
+    store lacks; a failure there leaves the store updated and a rerun logs the same figures."""
     store = OutcomeStore(exp.key)
-    results = [store.ingest(exp, path) for path in paths]
+    results = store.ingest_many(exp, list(paths))
     result, _ = analyze_experiment(exp, store)
     track(experiments, exp, previews=False)
     tracking.log_arm_metrics(exp.key, result, step=results[-1].files_in_store)
