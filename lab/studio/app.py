@@ -543,18 +543,10 @@ CSS = """
 .unavailable {opacity: 0.45; cursor: not-allowed;}
 """
 
-# Grey out the background choices this machine cannot run; their reason is the label's tooltip.
+# Restart every compared video at 0 and play them together.
 SYNC_PLAY = """() => { const vs = [...document.querySelectorAll('#compare video')];
   vs.forEach(v => { v.pause(); v.currentTime = 0; v.loop = true; v.muted = true; });
   Promise.all(vs.map(v => v.play().catch(() => null))); }"""
-
-
-def grey_out_js(unavailable: Mapping[str, str]) -> str:
-    data = json.dumps(dict(unavailable))
-    return f"""() => {{ const bad = {data};
-  document.querySelectorAll('.backend input[type=radio]').forEach(i => {{
-    if (bad[i.value]) {{ i.disabled = true; const l = i.closest('label');
-      if (l) {{ l.classList.add('unavailable'); l.title = i.value + ': ' + bad[i.value]; }} }} }}); }}"""
 
 
 # -- layout ----------------------------------------------------------------------------------
@@ -574,6 +566,9 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
     with gr.Blocks(title="Highlight Lab") as demo:
         gr.Markdown("# Highlight Lab\nDesign the celebration videos pushed when a user climbs a leaderboard, "
                     "A/B test them on click-through, ship the winner.")
+        # Background choices this machine cannot run are greyed out and cannot be picked (reason in the label).
+        gr.HTML("<style>" + "".join(f'.backend label:has(input[value="{b}"]) {{opacity: .45; pointer-events: none;}}'
+                                    for b in unavailable) + "</style>", padding=False, elem_id="unavailable-css")
         base_version = gr.State("")
         history_picks = gr.State([])
         conflict = gr.State(False)
@@ -655,7 +650,8 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
                             level = gr.Dropdown(LEVEL_CHOICES, value="auto", label="Degrade level", elem_id="level")
                         with gr.Row():
                             render_btn = gr.Button("Render preview", variant="primary", elem_id="render")
-                            render_gpu_btn = gr.Button("Render preview (model)", variant="primary", visible=False)
+                            render_gpu_btn = gr.Button("Render preview (model)", variant="primary", visible=False,
+                                                       elem_id="render-gpu")
                             cancel_btn = gr.Button("Cancel", elem_id="cancel-render")
                         video = gr.Video(label="Preview", autoplay=True, loop=True, elem_id="video")
                         render_info = gr.Markdown(elem_id="render-info")
@@ -707,7 +703,7 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
                 cmp = {}
                 with gr.Row(elem_id="compare"):
                     for i in range(SLOTS):
-                        with gr.Column(min_width=300):
+                        with gr.Column(min_width=220):
                             cmp[f"cmp_video_{i}"] = gr.Video(label=f"Variant {i + 1}", autoplay=True, loop=True,
                                                              elem_id=f"cmp-video-{i}")
                             cmp[f"cmp_info_{i}"] = gr.Markdown(elem_id=f"cmp-info-{i}")
@@ -975,10 +971,10 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
         cpu = {"concurrency_id": "cpu", "concurrency_limit": 4}
         gpu = {"concurrency_id": "gpu", "concurrency_limit": 1}
         live = {"queue": False, "show_progress": "hidden", "api_visibility": "undocumented"}
+        typing = {**live, "trigger_mode": "always_last"}  # the last keystroke's answer is the one shown
         hidden = {"api_visibility": "undocumented"}
 
         demo.load(show_library, None, components(("library_table",)), api_name="library")
-        demo.load(None, js=grey_out_js(unavailable))
         library_table.select(pick_row, library_table, [variant_id, tabs], **hidden)
         clone_btn.click(clone, {clone_src, clone_id, author}, {*components(("library_table", "library_info")),
                                                                 clone_src, variant_id, new_arms, *cmp_slots},
@@ -991,7 +987,7 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
         demo.load(load_variant, variant_id, loaded, **hidden)
         checked = {variant_id, size, *form.values(), *event.values()}
         for comp in (*form.values(), *event.values(), size):
-            comp.input(check, checked, components(CHECKED), **live)
+            comp.input(check, checked, components(CHECKED), **typing)
         demo.load(check, checked, components(CHECKED), api_name="check", **live)
         orientation.input(pick_orientation, {orientation, size}, size, **live).then(
             check, checked, components(CHECKED), **live)
@@ -1018,7 +1014,7 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
         sync_btn.click(None, js=SYNC_PLAY)
         c_backend.change(backend_buttons, c_backend, [compare_btn, compare_gpu_btn], **live)
         for comp in compare_inputs - {c_backend}:
-            comp.input(clear_compare, None, set(cmp.values()), **live)
+            comp.input(clear_compare, None, set(cmp.values()), **typing)
 
         exp_key.change(show_experiment, exp_key, components(EXP_SHOWN), api_name="experiment")
         demo.load(show_experiment, exp_key, components(EXP_SHOWN), **hidden)
@@ -1032,7 +1028,7 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
                       api_name="simulate", **cpu)
         plan_inputs = {new_arms, new_weights, new_baseline, new_mde, new_daily}
         for comp in plan_inputs:
-            comp.change(plan_live, plan_inputs, plan_info, **live)
+            comp.change(plan_live, plan_inputs, plan_info, **typing)
         demo.load(plan_live, plan_inputs, plan_info, api_name="power", **live)
         create_btn.click(create, {new_key, new_scenario, *plan_inputs}, {*components((*EXP_SHOWN, "create_info")),
                                                                          exp_key}, api_name="create_experiment", **cpu)
