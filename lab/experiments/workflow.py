@@ -400,3 +400,26 @@ def ensure_demo(experiments: ExperimentLibrary, daily: int = 3000, days: int = 1
         return None
     simulate_and_ingest(experiments, DEMO_KEY, DEMO_CTR, daily=daily, days=days)
     return analyze_and_log(experiments, DEMO_KEY)
+
+
+def ingest_many(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
+                ) -> tuple[list[IngestResult], list[tuple[str, LabError]], AnalysisResult | None]:
+    """Add each good file and list each bad one (file name, error): one bad day does not block the other 13.
+
+    Each file is validated and stored on its own (all or nothing per file); the arms' MLflow metrics are
+    updated once at the end.
+    """
+    store = OutcomeStore(exp.key)
+    good: list[IngestResult] = []
+    bad: list[tuple[str, LabError]] = []
+    for path in paths:
+        try:
+            good.append(store.ingest(exp, path))
+        except LabError as exc:
+            bad.append((Path(path).name, exc))
+    if not good or all(r.duplicate for r in good):
+        return good, bad, None
+    result, _ = analyze_experiment(exp, store)
+    track(experiments, exp, previews=False)
+    tracking.log_arm_metrics(exp.key, result, step=good[-1].files_in_store)
+    return good, bad, result

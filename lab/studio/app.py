@@ -389,14 +389,10 @@ class Handlers:
         if not files:
             raise LabError("", "Choose one or more outcome files first")
         exp = self.experiments.load(key)
-        good, bad = [], []
-        for f in files:
-            try:
-                (r,), _ = workflow.ingest_and_track(self.experiments, exp, [Path(f)])
-                good.append(r)
-            except LabError as exc:
-                what = exc.what.replace(str(f), Path(f).name)
-                bad.append((Path(f).name, what.removeprefix(f"{Path(f).name}: ")))
+        good, errors, _ = workflow.ingest_many(self.experiments, exp, [Path(f) for f in files])
+        # The page names the file, never the server's upload folder.
+        bad = [(name, re.sub(r"\S*/" + re.escape(name), name, exc.what).removeprefix(f"{name}: "))
+               for name, exc in errors]
         lines = []
         if good:
             added = [r for r in good if not r.duplicate]

@@ -168,8 +168,8 @@ def counts_files(folder: Path, days: int = 14) -> list[Path]:
         with path.open("w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["variant", "impressions", "clicks"])
-            w.writerow(["v1-fast-sprint", 1000, 230])
-            w.writerow(["v2-slow-motion", 820, 260])
+            w.writerow(["v1-fast-sprint", 1000 + day, 230 + day])  # each day differs (a repeated file is a no-op)
+            w.writerow(["v2-slow-motion", 820 + day, 260 + day])
         paths.append(path)
     return paths
 
