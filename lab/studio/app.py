@@ -738,6 +738,7 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
                     create_btn = gr.Button("Create draft", variant="primary", elem_id="create")
                     create_info = gr.Markdown(elem_id="create-info")
             with gr.Tab("Analysis", id="analysis"):
+                analysis_exp = gr.Markdown(elem_id="analysis-exp")
                 analyze_btn = gr.Button("Analyse", variant="primary", elem_id="analyse")
                 srm_banner = gr.HTML(elem_id="srm-banner")
                 plan_banner = gr.HTML(elem_id="plan-banner")
@@ -755,6 +756,7 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
                 report_file = gr.File(label="HTML report", elem_id="report-file")
                 analysis_run = gr.Markdown(elem_id="analysis-run")
             with gr.Tab("Ship", id="ship"):
+                ship_exp = gr.Markdown(elem_id="ship-exp")
                 with gr.Row():
                     export_arm = gr.Textbox(label="Arm (blank: the winner)")
                     force = gr.Checkbox(label="Force (override the analysis)")
@@ -914,6 +916,10 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
         def show_experiment(key: str) -> dict[Any, Any]:
             return shown(h.exp_overview(key)) if key else gr.skip()
 
+        def experiment_label(key: str) -> str:
+            return (f"Experiment **{key}** (pick another on the Experiments tab)" if key
+                    else "No experiment: create one on the Experiments tab.")
+
         @shows_errors
         def status_to(key: str, status: str) -> dict[Any, Any]:
             return shown(h.set_status(key, status))
@@ -1013,6 +1019,8 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
             comp.input(clear_compare, None, set(cmp.values()), **typing)
 
         exp_key.change(show_experiment, exp_key, components(EXP_SHOWN), api_name="experiment")
+        for label in (analysis_exp, ship_exp):
+            gr.on([demo.load, exp_key.change], experiment_label, exp_key, label, **live)
         demo.load(show_experiment, exp_key, components(EXP_SHOWN), **hidden)
         start_btn.click(functools.partial(status_to, status="running"), exp_key, components(EXP_SHOWN),
                         api_name="start", **cpu)
