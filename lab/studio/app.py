@@ -988,9 +988,11 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
         variant_id.change(load_variant, variant_id, loaded, api_name="load_variant")
         demo.load(load_variant, variant_id, loaded, **hidden)
         checked = {variant_id, size, *form.values(), *event.values()}
+        # No check on page load: load_variant fills the prompt itself, and a check racing it would read an
+        # empty form and show errors nobody made.
         for comp in (*form.values(), *event.values(), size):
-            comp.input(check, checked, components(CHECKED), **typing)
-        demo.load(check, checked, components(CHECKED), api_name="check", **live)
+            comp.input(check, checked, components(CHECKED), **{**typing, **({"api_name": "check"}
+                                                                             if comp is template else {})})
         orientation.input(pick_orientation, {orientation, size}, size, **live).then(
             check, checked, components(CHECKED), **live)
         backend.change(backend_buttons, backend, [render_btn, render_gpu_btn], **live)
