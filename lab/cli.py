@@ -556,7 +556,48 @@ def cmd_studio(args: argparse.Namespace) -> int:
     """Open the browser studio (Gradio) on this machine."""
     from lab.app import launch
 
-    launch(config.LabConfig.from_env(variants=args.dir, host=args.host, port=args.port))
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not (sep and user and password):
+            raise LabError("--auth", "expected USER:PASSWORD", "e.g. --auth dana:s3cret")
+        auth = (user, password)
+    launch(config.LabConfig.from_env(variants=args.dir, host=args.host, port=args.port), demo_data=not args.no_demo,
+           auth=auth)
+    return 0
+
+
+def cmd_variants_clone(args: argparse.Namespace) -> int:
+    from lab.experiments.workflow import clone_variant
+
+    v = clone_variant(VariantLibrary(args.dir), args.source, args.new_id, author=args.author)
+    print(f"cloned {args.source} as {v.id} @ {v.version}")
+    return 0
+
+
+def cmd_experiments_create(args: argparse.Namespace) -> int:
+    from lab.experiments.workflow import create_experiment
+
+    arms = []
+    for part in args.arms.split(","):
+        name, _, weight = part.partition("=")
+        try:
+            arms.append((name.strip(), float(weight)))
+        except ValueError:
+            raise LabError("--arms", f"{part!r} is not VARIANT=WEIGHT", "e.g. v1-fast-sprint=0.5,v2-slow-motion=0.5"
+                           ) from None
+    e = create_experiment(_experiments(args), args.key, args.scenario, arms, baseline=args.baseline,
+                          mde_rel=args.mde_rel, mode=args.mode)
+    print(f"{e.key}: {e.status}, {e.planned_n_per_arm():,} per arm planned")
+    return 0
+
+
+def cmd_experiments_demo(args: argparse.Namespace) -> int:
+    from lab.experiments.workflow import DEMO_KEY, ensure_demo
+
+    done = ensure_demo(_experiments(args))
+    print(f"{DEMO_KEY}: " + (f"SIMULATED 14 days ingested; {done.result.decision.headline} (run {done.run_id})"
+                             if done else "already has outcomes (or is not in this library); nothing changed"))
     return 0
 
 
@@ -590,6 +631,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", default="current", help="a saved version hash (7+ hex digits) or 'current'")
     p = add(variants, "history", cmd_variants_history, "list the saved versions of a variant")
     p.add_argument("id")
+    p = add(variants, "clone", cmd_variants_clone, "copy a variant under a new id (its first version)",
+            json_flag=False)
+    p.add_argument("source")
+    p.add_argument("new_id")
+    p.add_argument("--author")
     p = add(variants, "diff", cmd_variants_diff, "show what changed between two versions", json_flag=False)
     p.add_argument("id")
     p.add_argument("a", help="older version (hash prefix)")
@@ -660,6 +706,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = add_exp(experiments, "status", cmd_experiments_status, "move an experiment to a new status", json_flag=False)
     p.add_argument("key")
     p.add_argument("status", choices=STATUSES)
+    p = add_exp(experiments, "create", cmd_experiments_create, "write a draft experiment pinning current versions",
+                json_flag=False)
+    p.add_argument("key")
+    p.add_argument("--scenario", required=True, choices=SCENARIOS)
+    p.add_argument("--arms", required=True, help="VARIANT=WEIGHT,..., the first is the control")
+    p.add_argument("--baseline", type=float, required=True, help="expected control CTR, e.g. 0.23")
+    p.add_argument("--mde-rel", type=float, default=0.10, help="smallest relative lift worth detecting")
+    p.add_argument("--mode", choices=MODES, default="fixed")
+    add_exp(experiments, "demo", cmd_experiments_demo,
+            "give the seed experiment a SIMULATED 14-day run in the data folder, as the studio's first launch does",
+            json_flag=False)
     p = add_exp(experiments, "track", cmd_experiments_track, "log the arms to MLflow (params, variant, preview)")
     p.add_argument("key")
     p.add_argument("--no-previews", action="store_true", help="skip rendering preview videos")
@@ -706,6 +763,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(sub, "studio", cmd_studio, "open the browser studio", json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     p.add_argument("--port", type=_int_in(1, 65535), help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    p.add_argument("--auth", help="USER:PASSWORD required to open the studio")
+    p.add_argument("--no-demo", action="store_true", help="do not simulate the seed experiment's demo data")
     add(sub, "demo", cmd_demo, "walk through the library in the terminal", json_flag=False)
     return parser
 

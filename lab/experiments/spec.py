@@ -28,7 +28,7 @@ SPEC_FIELDS = ("key", "hypothesis", "scenario", "status", "arms", "primary_metri
 NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
 VERSION_RE = re.compile(r"[0-9a-f]{12}")  # fullmatch, like ID_RE
 WEIGHT_TOLERANCE = 1e-6
-SEGMENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+SEGMENT_RE = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
     segments = fields.get("segments") or []
     reserved = {"user_id", "variant", "timestamp", "clicked", "impressions", "clicks", "event_id", "impression_id",
                 *guardrails}
-    if not isinstance(segments, list) or not all(isinstance(c, str) and SEGMENT_RE.match(c) and c not in reserved
+    if not isinstance(segments, list) or not all(isinstance(c, str) and SEGMENT_RE.fullmatch(c) and c not in reserved
                                                  for c in segments) or len(set(segments)) != len(segments):
         raise ExperimentError(f"{where}: segments", "must be a list of distinct column names such as platform",
                               "lower-case letters, digits and '_', not an outcome or guardrail column")

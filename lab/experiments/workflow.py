@@ -235,3 +235,233 @@ def rollback(scenario: str) -> tuple[int, int]:
         export_mod.move_alias(name, int(previous))  # the commit point
         export_mod.sync_production(scenario, int(previous))
         return current, int(previous)
+
+
+# -- the steps the studio's Library, Experiments and Ship areas call (the CLI mirrors them) ----------
+
+
+def library_table(experiments: ExperimentLibrary) -> list[dict[str, Any]]:
+    """One row per variant: id, scenario, style, current version, last saved (when, by whom), the arms it is in.
+
+    ``arms`` names each experiment that pins the variant (``key@version``), read from every valid spec.
+    """
+    variants = experiments.variants
+    pinned: dict[str, list[str]] = {}
+    for key in experiments.keys():
+        try:
+            exp = experiments.load(key)
+        except LabError:
+            continue  # a broken spec is reported by `experiments validate`, not by a listing
+        for a in exp.arms:
+            pinned.setdefault(a.variant, []).append(f"{key}@{a.version}")
+    rows = []
+    for v in variants.load_all():
+        history = variants.history(v.id)
+        last = next((h for h in history if h.hash == v.content_hash), None)
+        rows.append({"id": v.id, "scenario": v.scenario, "style": v.style, "version": v.version,
+                     "saved_at": last.saved_at[:19].replace("T", " ") if last else "unsaved hand edit",
+                     "author": (last.author or "") if last else "", "arms": pinned.get(v.id, [])})
+    return rows
+
+
+def clone_variant(variants: Any, source: str, new_id: str, author: str | None = None) -> Variant:
+    """Copy a variant's current version under a new id and save it as that variant's first version."""
+    from lab.library.schema import check_id, with_changes
+
+    new_id = check_id((new_id or "").strip(), "new variant id")
+    if variants.path(new_id).exists():
+        raise LabError("new variant id", f"{new_id!r} already exists", "choose another id")
+    copy = with_changes(variants.load(source), id=new_id)
+    variants.save(copy, base=None, author=author, note=f"cloned from {source}")
+    return variants.load(new_id)
+
+
+def save_logo(variants: Any, upload: Path) -> str:
+    """Store an uploaded logo in the library's ``assets/`` under its content hash; returns the relative path.
+
+    The same rules as every asset (``lab.library.assets``: PNG, JPEG or WebP within the size caps, decoded
+    whole, a decompression bomb refused); it is stored as PNG, and its name is never the uploader's.
+    """
+    import hashlib
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    from lab.library import assets
+    from lab.storage import atomic_write_bytes
+
+    data = Path(upload).read_bytes()
+    if len(data) > assets.ASSET_MAX_BYTES:
+        raise LabError("logo", f"the file is {len(data) / 1e6:.1f} MB", assets.FIX)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=assets.ASSET_FORMATS) as img:
+                if max(img.size) > assets.ASSET_MAX_SIDE:
+                    raise LabError("logo", f"the image is {img.size[0]}×{img.size[1]} pixels", assets.FIX)
+                img.load()
+                png = io.BytesIO()
+                img.convert("RGBA").save(png, format="PNG")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise LabError("logo", "the file is not a PNG, JPEG or WebP image that can be read", assets.FIX) from None
+    rel = f"{assets.ASSETS_DIR}/logo-{hashlib.sha256(png.getvalue()).hexdigest()[:12]}.png"
+    atomic_write_bytes(Path(variants.root) / rel, png.getvalue())
+    assets.resolve_asset(Path(variants.root), rel, "logo")  # the stored file passes the one asset check
+    return rel
+
+
+def backend_availability() -> dict[str, str | None]:
+    """Each background backend's name and why it cannot run here (None: it can), without loading a model."""
+    import importlib.util
+
+    from lab import config
+    from lab.render.backends import BACKENDS, gpu_available
+
+    has = {m: importlib.util.find_spec(m) is not None for m in ("torch", "diffusers")}
+    out: dict[str, str | None] = {}
+    for name in BACKENDS:
+        if name in ("auto", "motion"):
+            out[name] = None
+        elif not (has["torch"] and has["diffusers"]):
+            out[name] = "needs torch and diffusers (pip install -e '.[gpu]')"
+        elif name == "tiny-wan":
+            out[name] = None
+        elif not gpu_available():
+            out[name] = "no CUDA GPU on this machine"
+        elif config.wan_model_dir() is None:
+            out[name] = f"no local Wan2.2 weights (set {config.ENV_WAN_MODEL})"
+        else:
+            out[name] = None
+    return out
+
+
+def create_experiment(experiments: ExperimentLibrary, key: str, scenario: str, arms: list[tuple[str, float]],
+                      baseline: float, mde_rel: float, power: float = 0.8, alpha: float = 0.05,
+                      mode: str = "fixed", hypothesis: str = "", guardrails: tuple[str, ...] = ()) -> Experiment:
+    """Write a new draft experiment pinning each arm's current saved version; refuses an existing key.
+
+    Validated by the same schema as a hand-written spec; nothing is written when it is refused.
+    """
+    import yaml
+
+    from lab.experiments.spec import parse_experiment
+    from lab.storage import file_lock
+
+    pinned = []
+    for variant_id, weight in arms:
+        v = experiments.variants.load(variant_id)
+        if not experiments.variants.is_recorded(v):
+            raise LabError(f"arm {variant_id}", "has an unsaved hand edit", "save it as a version first")
+        pinned.append({"variant": v.id, "version": v.version, "weight": float(weight)})
+    data = {"key": key, "hypothesis": hypothesis or f"Which of {', '.join(a for a, _ in arms)} gets more taps",
+            "scenario": scenario, "status": "draft", "arms": pinned, "primary_metric": "ctr",
+            "guardrails": list(guardrails), "alpha": float(alpha), "mode": mode, "seed": key,
+            "plan": {"baseline": float(baseline), "mde_rel": float(mde_rel), "power": float(power)}}
+    exp = parse_experiment(data, f"experiment {key}", experiments.variants)
+    with file_lock(experiments.root / ".lock"):
+        if experiments.path(exp.key).exists():
+            raise LabError(f"experiment {key!r}", "already exists", "choose another key")
+        atomic_write_text(experiments.path(exp.key), yaml.safe_dump(exp.to_dict(), sort_keys=False,
+                                                                     allow_unicode=True))
+    return experiments.load(exp.key)
+
+
+def set_status(experiments: ExperimentLibrary, key: str, status: str) -> Experiment:
+    """Move an experiment along draft → running → stopped (→ shipped by ``export``)."""
+    return experiments.set_status(key, status)
+
+
+def simulated_dir(key: str) -> Path:
+    """Where simulated outcome files go: the lab's data folder, never the team's experiments/ folder."""
+    from lab import config
+
+    return config.data_dir() / "simulated" / key
+
+
+def simulate_and_ingest(experiments: ExperimentLibrary, key: str, true_ctr: dict[str, float], daily: int = 3000,
+                        days: int = 14, seed: int = 0) -> tuple[list[IngestResult], AnalysisResult]:
+    """Simulate traffic (files labelled ``simulated``) into the data folder and ingest it, for demos."""
+    from lab.experiments.simulate import simulate
+
+    exp = experiments.load(key)
+    paths = simulate(exp, true_ctr, daily=daily, days=days, out_dir=simulated_dir(key), seed=seed)
+    return ingest_and_track(experiments, exp, paths)
+
+
+def is_simulated(key: str) -> bool:
+    """Whether any outcome file in the experiment's store came from the simulator (its name says so)."""
+    return any(m["file"].startswith("simulated-") for m in OutcomeStore(key).manifest())
+
+
+def production_versions(scenario: str) -> list[dict[str, Any]]:
+    """The prompt registry's versions for a scenario, newest first, with the one alias ``production`` names."""
+    mlflow = tracking.configure()
+    name = export_mod.prompt_name(scenario)
+    current = export_mod.production_version(name)
+    if current is None:
+        return []
+    rows = []
+    from mlflow.exceptions import MlflowException
+
+    version = 1
+    while True:
+        try:
+            pv = mlflow.genai.load_prompt(f"prompts:/{name}/{version}")
+        except MlflowException:
+            break
+        tags = pv.tags or {}
+        rows.append({"version": version, "production": version == current, "arm": tags.get("arm", ""),
+                     "experiment": tags.get("experiment", ""), "variant_version": tags.get("variant_version", ""),
+                     "decision": tags.get("decision", ""), "forced": tags.get("forced", "false") == "true",
+                     "reason": tags.get("force_reason", "")})
+        version += 1
+    return rows[::-1]
+
+
+def production_bundle(scenario: str) -> Path | None:
+    """The production bundle file for a scenario, when something was exported."""
+    path = export_mod.bundle_dir(scenario) / "production.json"
+    return path if path.exists() else None
+
+
+DEMO_KEY = "seed-v1-v2-v3"
+DEMO_CTR = {"v1-fast-sprint": 0.23, "v2-slow-motion": 0.31, "v3-rival-ghost": 0.38}
+
+
+def ensure_demo(experiments: ExperimentLibrary, daily: int = 3000, days: int = 14) -> LoggedAnalysis | None:
+    """First launch: give the seed experiment a simulated 14-day run (in the data folder) and analyse it.
+
+    Does nothing when the seed experiment is not in this library or already has outcomes; writes nothing
+    into the experiments folder.
+    """
+    if DEMO_KEY not in experiments.keys() or OutcomeStore(DEMO_KEY).manifest():
+        return None
+    exp = experiments.load(DEMO_KEY)
+    if set(exp.arm_ids) != set(DEMO_CTR):
+        return None
+    simulate_and_ingest(experiments, DEMO_KEY, DEMO_CTR, daily=daily, days=days)
+    return analyze_and_log(experiments, DEMO_KEY)
+
+
+def ingest_many(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
+                ) -> tuple[list[IngestResult], list[tuple[str, LabError]], AnalysisResult | None]:
+    """Add each good file and list each bad one (file name, error): one bad day does not block the other 13.
+
+    Each file is validated and stored on its own (all or nothing per file); the arms' MLflow metrics are
+    updated once at the end.
+    """
+    store = OutcomeStore(exp.key)
+    good: list[IngestResult] = []
+    bad: list[tuple[str, LabError]] = []
+    for path in paths:
+        try:
+            good.append(store.ingest(exp, path))
+        except LabError as exc:
+            bad.append((Path(path).name, exc))
+    if not good or all(r.duplicate for r in good):
+        return good, bad, None
+    result, _ = analyze_experiment(exp, store)
+    track(experiments, exp, previews=False)
+    tracking.log_arm_metrics(exp.key, result, step=good[-1].files_in_store)
+    return good, bad, result

@@ -14,7 +14,7 @@ from lab.errors import LabError
 from lab.storage import atomic_path
 
 # A stored object's name: the event hash plus a fixed suffix, nothing from the input.
-NAME_RE = re.compile(r"^[0-9a-f]{24}\.(mp4|poster\.png)$")
+NAME_RE = re.compile(r"[0-9a-f]{24}\.(mp4|poster\.png)")
 
 
 class OutputStore:
@@ -63,5 +63,5 @@ class OutputStore:
 
     @staticmethod
     def _check(name: str) -> None:
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             raise LabError("output store", f"refused object name {name!r}", "names are <event hash>.mp4 or .poster.png")

@@ -34,6 +34,8 @@ FORM = {
     "height": "generation__height",
     "duration_s": "generation__duration_s",
     "seed": "generation__seed",
+    "logo": "brand__logo",
+    "font": "brand__font",
 }
 
 
@@ -57,6 +59,9 @@ def apply_form(base: Variant, form: dict[str, Any]) -> Variant:
             continue
         if name == "cta_zh" and not str(value).strip():
             data["cta"].pop("zh-CN", None)
+            continue
+        if name == "logo" and not str(value).strip():
+            data["brand"].pop("logo", None)
             continue
         if name in ("width", "height", "seed"):
             value = int(value)
@@ -96,14 +101,14 @@ class Preview:
 
 
 def render_preview(variant: Variant, event: RankEvent, backend: str = "auto", level: int | None = None,
-                   logo_root: Path | None = None) -> Preview:
+                   logo_root: Path | None = None, progress: Any = None) -> Preview:
     """Render into the lab's preview folder under a random name (never the user's)."""
     from lab.render.pipeline import render
 
     folder = config.data_dir() / "previews"
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{variant.id}-{uuid.uuid4().hex[:10]}.mp4"
-    r = render(variant, event, out, backend=backend, level=level, logo_root=logo_root)
+    r = render(variant, event, out, backend=backend, level=level, logo_root=logo_root, progress=progress)
     return Preview(r.path, r.poster, r.contact_sheet, json.loads(Path(r.sidecar).read_text(encoding="utf-8")))
 
 
@@ -113,3 +118,108 @@ def save_version(lib: VariantLibrary, variant: Variant, base_version: str | None
         raise LabError("save", "no base version", "load the variant before editing it")
     return lib.save(variant, base=lib.resolve_version(variant.id, base_version), author=author or None,
                     note=note or None)
+
+
+# -- the Design area: sizes from the model, errors in a designer's words, cached previews ------------
+
+ORIENTATIONS = ("landscape", "portrait")
+# Heights (short side) offered; the long side is the 16:9 partner, both snapped to the model's grid.
+SHORT_SIDES = (352, 480, 576, 704)
+FONTS = ("Roboto",)  # the overlay draws Roboto (with Noto CJK per character); other fonts are not drawn
+
+
+def size_choices(orientation: str, model: Any = None) -> list[str]:
+    """Sizes the background model can produce as ``W×H`` strings, derived from its constraints."""
+    from lab.library.models import DEFAULT_MODEL
+
+    m = model or DEFAULT_MODEL
+    out = []
+    for short in SHORT_SIDES:
+        s, long = m.snap_side(short), m.snap_side(round(short * 16 / 9))
+        if long > m.max_side:
+            continue
+        out.append(f"{long}×{s}" if orientation == "landscape" else f"{s}×{long}")
+    return out
+
+
+def orientation_of(width: int, height: int) -> str:
+    return "portrait" if height > width else "landscape"
+
+
+def size_label(width: int, height: int) -> str:
+    return f"{int(width)}×{int(height)}"
+
+
+def parse_size(label: str) -> tuple[int, int]:
+    """``W×H`` back to integers; anything else is a form error (the dropdown only offers valid sizes)."""
+    parts = str(label or "").replace("x", "×").split("×")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise LabError("size", f"{label!r} is not a size", "pick one of the sizes offered")
+    return int(parts[0]), int(parts[1])
+
+
+# Where a variant field's error is shown: the form field whose path the schema names.
+FIELD_OF_PATH = {path.replace("__", "."): name for name, path in FORM.items()}
+
+
+def field_error(exc: LabError) -> tuple[str, str]:
+    """(form field, message in a designer's words) for a validation error: no flags, paths or ids."""
+    where = exc.where.rsplit(": ", 1)[-1]
+    field = next((name for path, name in FIELD_OF_PATH.items() if where == path or where.startswith(path + ".")),
+                 "form")
+    what = exc.what[0].upper() + exc.what[1:] if exc.what else ""
+    fix = exc.fix or ""
+    if "--" in fix or "highlight-lab" in fix or "/" in fix and "#" not in fix:
+        fix = ""
+    return field, what + (f". {fix[0].upper() + fix[1:]}." if fix else ".")
+
+
+@dataclass(frozen=True)
+class Check:
+    """The live state of the Design form: the prompt the model would get, or the field errors."""
+
+    prompt: str
+    errors: dict[str, str]
+    variant: Variant | None
+
+
+def check_form(base: Variant, form: dict[str, Any], event: dict[str, Any]) -> Check:
+    """Validate the form and build the prompt for the preview event; errors are keyed by form field."""
+    try:
+        v = apply_form(base, form)
+    except LabError as exc:
+        field, msg = field_error(exc)
+        return Check("", {field: msg}, None)
+    except ValueError:
+        return Check("", {"form": "A number field holds something that is not a number."}, None)
+    try:
+        e = preview_event(v.scenario, **event)
+    except LabError as exc:
+        return Check("", {"event": exc.what[0].upper() + exc.what[1:] + "."}, v)
+    except ValueError:
+        return Check("", {"event": "A rank must be a whole number."}, v)
+    return Check(v.prompt_for(e), {}, v)
+
+
+_PREVIEWS: dict[str, Preview] = {}
+
+
+def preview_key(variant: Variant, event: RankEvent, backend: str, level: int | None) -> str:
+    """What makes two previews the same video: the variant's content, the event, backend and level."""
+    import hashlib
+
+    payload = json.dumps([variant.content_hash, event.to_dict(), backend, level], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def cached_preview(variant: Variant, event: RankEvent, backend: str = "auto", level: int | None = None,
+                   logo_root: Path | None = None, progress: Any = None) -> tuple[Preview, bool]:
+    """A preview, rendered once per (variant content, event, backend, level) in this process: an unchanged
+    variant re-renders instantly. Returns the preview and whether it came from this cache."""
+    key = preview_key(variant, event, backend, level)
+    hit = _PREVIEWS.get(key)
+    if hit is not None and Path(hit.video).exists():
+        return hit, True
+    p = render_preview(variant, event, backend=backend, level=level, logo_root=logo_root, progress=progress)
+    _PREVIEWS[key] = p
+    return p, False

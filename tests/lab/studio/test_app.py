@@ -110,8 +110,8 @@ def test_lab_errors_become_page_messages():
 
     from lab.studio.app import power, shows_errors
 
-    with pytest.raises(gr.Error, match="Choose a counts or events file first"):
-        shows_errors(Handlers.ingest)(None, "any", None)
+    with pytest.raises(gr.Error, match="Choose one or more outcome files first"):
+        shows_errors(Handlers.ingest_files)(None, "any", None)
     with pytest.raises(gr.Error, match="arms must be a whole number from 2 to 100"):
         shows_errors(power)(0.23, 0.1, 0.05, 0.8, 0, 5000)
     assert "per arm" in shows_errors(power)(0.23, 0.1, 0.05, 0.8, 3, 5000)

@@ -1,79 +1,257 @@
-"""The studio in a real browser (headless Chromium): a designer previews a variant with a CJK name,
-saves an edit as a new version, and a stale edit is refused. No request leaves 127.0.0.1."""
+"""The studio in a real browser (Debian's headless Chromium): the designer's, the PM's and two users' journeys
+against ``highlight-lab studio`` launched on a fresh data folder. No request leaves 127.0.0.1.
 
+Renders use the motion background at degrade level 4 (2 s, 360p) to keep the suite short; the slow render in
+the two-users journey is a real tiny-wan model render on the CPU (the model path, in its own queue slot).
+"""
+
+import csv
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 import yaml
 
-from lab.library.schema import with_changes
 from lab.library.versions import VariantLibrary
-from lab.render.encode import probe
 from tests.conftest import REPO, free_port, serve
 
 CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SHOTS = Path(os.environ.get("HIGHLIGHT_LAB_SCREENSHOTS", "")) if os.environ.get("HIGHLIGHT_LAB_SCREENSHOTS") else None
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("studio-browser")
+    variants, experiments = tmp / "variants", tmp / "experiments"
+    shutil.copytree(REPO / "variants", variants, ignore=shutil.ignore_patterns(".lock"))
+    shutil.copytree(REPO / "experiments", experiments)
+    port = free_port()
+    env = {**os.environ, "HIGHLIGHT_LAB_HOME": str(tmp / "home"), "HIGHLIGHT_LAB_VARIANTS": str(variants),
+           "HIGHLIGHT_LAB_EXPERIMENTS": str(experiments), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    cmd = [str(Path(sys.executable).parent / "highlight-lab"), "studio", "--port", str(port), "--dir", str(variants)]
+    url = f"http://127.0.0.1:{port}/"
+    with serve(cmd, url, env, cwd=tmp, timeout=240):
+        yield url, variants, experiments, tmp
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture
-def studio(tmp_path):
-    variants = tmp_path / "variants"
-    shutil.copytree(REPO / "variants", variants, ignore=shutil.ignore_patterns(".lock"))
-    port = free_port()
-    env = {**os.environ, "HIGHLIGHT_LAB_HOME": str(tmp_path / "home"), "HIGHLIGHT_LAB_VARIANTS": str(variants),
-           "HIGHLIGHT_LAB_EXPERIMENTS": str(REPO / "experiments"), "GRADIO_ANALYTICS_ENABLED": "False"}
-    cmd = [str(Path(sys.executable).parent / "highlight-lab"), "studio", "--port", str(port), "--dir", str(variants)]
-    url = f"http://127.0.0.1:{port}/"
-    with serve(cmd, url, env, cwd=tmp_path):
-        yield url, variants, tmp_path / "home"
+def hosts():
+    seen: set[str] = set()
+    yield seen
+    assert seen == {"127.0.0.1"}, f"requests left the machine: {seen}"
+
+
+def open_page(browser, url, hosts, width=1400, height=1000):
+    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+    page.on("request", lambda req: hosts.add(urlparse(req.url).hostname))
+    page.goto(url)
+    page.locator("#library-table").get_by_text("v1-fast-sprint", exact=True).first.wait_for(timeout=60_000)
+    return page
 
 
 def field(page, elem_id):
     return page.locator(f"#{elem_id}").locator("textarea, input").first
 
 
-def test_preview_save_and_conflict_in_the_browser(studio, tmp_path):
-    from playwright.sync_api import sync_playwright
+def type_into(page, elem_id, text):
+    """Replace a field's text by typing it, as a designer does (each keystroke is an input event)."""
+    box = field(page, elem_id)
+    box.fill("")
+    box.press_sequentially(text)
 
-    url, variants, home = studio
-    hosts = set()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                                     "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1500})
-        page.on("request", lambda req: hosts.add(urlparse(req.url).hostname))
-        page.goto(url)
-        page.wait_for_function("document.querySelector('#template textarea')?.value.length > 10", timeout=60_000)
-        assert field(page, "cta-en").input_value() == "Replay my comeback"  # comeback-replay is first
 
-        field(page, "user").fill("小明")
-        page.click("#render")
-        page.wait_for_selector("#video video", timeout=90_000)
-        info = page.inner_text("#render-info")
-        assert "motion background" in info and "864×480" in info and "97 frames" in info
-        prompt = field(page, "prompt").input_value()
-        assert prompt.startswith("Epic comeback from #3 to #2") and "小明" not in prompt
-        (video,) = (home / "previews").glob("*.mp4")
-        assert "小明" not in video.name and probe(video)["frames"] == 97
-        page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
+def tab(page, name):
+    page.get_by_role("tab", name=name).click()
 
-        field(page, "cta-en").fill("Watch my comeback")
-        page.click("#save")
-        page.wait_for_function("document.querySelector('#save-info')?.innerText.includes('Saved')")
-        saved = yaml.safe_load((variants / "comeback-replay.yaml").read_text())
-        assert saved["cta"]["en"] == "Watch my comeback"
-        assert len(list((variants / "versions" / "comeback-replay").glob("*.yaml"))) == 2
 
-        # Someone else saves in between: this page's next save is refused and loses nothing.
-        lib = VariantLibrary(variants)
-        current = lib.load("comeback-replay")
-        lib.save(with_changes(current, cta__en="Someone else's copy"), base=current.version, author="someone")
-        field(page, "cta-en").fill("My stale edit")
-        page.click("#save")
-        page.wait_for_selector("text=was saved as version", timeout=30_000)
-        assert yaml.safe_load((variants / "comeback-replay.yaml").read_text())["cta"]["en"] == "Someone else's copy"
-        browser.close()
-    assert hosts == {"127.0.0.1"}, f"requests left the machine: {hosts}"
+def pick(page, elem_id, value):
+    """Choose a value in a Gradio dropdown by typing it and pressing Enter."""
+    box = field(page, elem_id)
+    box.click()
+    box.fill(value)
+    box.press("Enter")
+
+
+def shot(page, name):
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / name), full_page=False)
+
+
+def test_designer_journey(studio, browser, hosts):
+    url, variants, _, _ = studio
+    page = open_page(browser, url, hosts)
+    # Library: click v3's row to edit it.
+    page.locator("#library-table").get_by_text("v3-rival-ghost", exact=True).first.click()
+    page.wait_for_function("document.querySelector('#variant-info')?.innerText.includes('v3-rival-ghost')")
+    # Live prompt as you type; a name in the template is refused beside the field.
+    type_into(page, "template", "Night race in the {{challenge}}, a ghost fades, #{{new_rank}} glows gold")
+    page.wait_for_function("document.querySelector('#prompt textarea').value == "
+                           "'Night race in the Weekly 5K, a ghost fades, #2 glows gold'")
+    type_into(page, "template", "{{user}} glows gold")
+    page.wait_for_function("document.querySelector('#err-template')?.innerText.includes('personal data')")
+    assert field(page, "prompt").input_value() == ""
+    type_into(page, "template", "Night race in the {{challenge}}, a ghost fades, #{{new_rank}} glows gold")
+    page.wait_for_function("document.querySelector('#prompt textarea').value.endsWith('glows gold')")
+    assert page.inner_text("#err-template").strip() == ""
+
+    # Compare v1, v2, v3 (the default slots) for a CJK name: each video plays, 2 s at level 4.
+    tab(page, "Compare")
+    pick(page, "cmp-level", "4")
+    page.click("#compare-btn")
+    page.wait_for_function("[0,1,2].every(i => document.querySelector(`#cmp-video-${i} video`)?.readyState >= 3)",
+                           timeout=180_000)
+    durations = page.evaluate("[0,1,2].map(i => document.querySelector(`#cmp-video-${i} video`).duration)")
+    assert all(abs(d - 2.0) < 0.15 for d in durations), durations
+    assert page.evaluate("document.querySelector('#cmp-video-3 video')") is None
+    for i in range(3):
+        info = page.inner_text(f"#cmp-info-{i}")
+        assert "level 4" in info and "cache" in info
+        assert "小明" not in field(page, f"cmp-prompt-{i}").input_value()
+    page.click("#sync")
+    page.wait_for_timeout(300)
+    times = page.evaluate("[0,1,2].map(i => document.querySelector(`#cmp-video-${i} video`).currentTime)")
+    assert max(times) - min(times) < 0.25, times
+
+    # Save a version; the note is shown as the characters typed.
+    tab(page, "Design")
+    note = "<img src=x onerror=alert(1)> | new look"
+    field(page, "author").fill("dana")
+    field(page, "note").fill(note)
+    page.click("#save")
+    page.wait_for_function("document.querySelector('#save-info')?.innerText.includes('Saved')")
+    saved = VariantLibrary(variants).load("v3-rival-ghost")
+    assert saved.prompt_template.startswith("Night race")
+    assert saved.version in page.inner_text("#variant-info")
+    assert note in page.inner_text("#history") and page.locator("#history img").count() == 0
+
+    # A second page saves in between: the first page's save is a conflict, resolved by keeping a copy.
+    other = open_page(browser, url, hosts)
+    other.locator("#library-table").get_by_text("v3-rival-ghost", exact=True).first.click()
+    other.wait_for_function("document.querySelector('#variant-info')?.innerText.includes('v3-rival-ghost')")
+    field(other, "cta-en").fill("Their CTA")
+    other.click("#save")
+    other.wait_for_function("document.querySelector('#save-info')?.innerText.includes('Saved')")
+    field(page, "cta-en").fill("My CTA")
+    page.click("#save")
+    page.wait_for_function("document.querySelector('#save-info')?.innerText.includes('Nothing was written')")
+    page.click("#keep-copy")
+    page.wait_for_function("document.querySelector('#save-info')?.innerText.includes('saved as a new variant')")
+    assert VariantLibrary(variants).load("v3-rival-ghost").cta["en"] == "Their CTA"
+    assert VariantLibrary(variants).load("v3-rival-ghost-copy").cta["en"] == "My CTA"
+    other.close()
+    page.close()
+
+
+def counts_files(folder: Path, days: int = 14) -> list[Path]:
+    """Daily counts files whose traffic split is far from the planned 50/50: a sample ratio mismatch."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for day in range(1, days + 1):
+        path = folder / f"day{day:02d}.csv"
+        with path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["variant", "impressions", "clicks"])
+            w.writerow(["v1-fast-sprint", 1000 + day, 230 + day])  # each day differs (a repeated file is a no-op)
+            w.writerow(["v2-slow-motion", 820 + day, 260 + day])
+        paths.append(path)
+    return paths
+
+
+def test_pm_journey(studio, browser, hosts, tmp_path):
+    url, _, experiments, _ = studio
+    page = open_page(browser, url, hosts)
+    # First launch: the seed experiment is a ready, analysed, SIMULATED demo.
+    tab(page, "Experiments")
+    page.wait_for_function("document.querySelector('#exp-overview')?.innerText.includes('SIMULATED')")
+    tab(page, "Analysis")
+    page.wait_for_function("document.querySelector('#decision')?.innerText.includes('v3-rival-ghost')",
+                           timeout=60_000)
+    # Ship the demo's winner first, so there is something to roll back to.
+    tab(page, "Ship")
+    page.click("#export")
+    page.wait_for_function("document.querySelector('#ship-info')?.innerText.includes('Exported')", timeout=60_000)
+
+    tab(page, "Experiments")
+    field(page, "new-key").fill("cta-srm-test")
+    page.locator("#new-arms").get_by_label("v1-fast-sprint").check()
+    page.locator("#new-arms").get_by_label("v2-slow-motion").check()
+    page.wait_for_function("document.querySelector('#plan-info')?.innerText.includes('per arm')")
+    assert "days" in page.inner_text("#plan-info")
+    page.click("#create")
+    page.wait_for_function("document.querySelector('#create-info')?.innerText.includes('cta-srm-test')")
+    page.click("#start")
+    page.wait_for_function("document.querySelector('#exp-overview')?.innerText.includes('running')")
+    page.locator("#outcome-files input[type=file]").set_input_files([str(p) for p in counts_files(tmp_path / "d")])
+    page.wait_for_timeout(500)
+    page.click("#ingest")
+    page.wait_for_function("document.querySelector('#ingest-info')?.innerText.includes('Added 14 files')",
+                           timeout=120_000)
+
+    tab(page, "Analysis")
+    page.click("#analyse")
+    page.wait_for_selector("#srm", timeout=60_000)
+    assert "Sample ratio mismatch" in page.inner_text("#srm")
+    assert "invalid" in page.inner_text("#decision").lower() or "srm" in page.inner_text("#decision").lower()
+    with page.expect_download() as dl:
+        page.locator("#report-file a").first.click()
+    report = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "cta-srm-test" in report
+
+    # Export is refused on SRM unless forced with a reason; then production moves; then roll back.
+    tab(page, "Ship")
+    page.get_by_label("Force (override the analysis)").check()
+    page.get_by_label("Arm (blank: the winner)").fill("v2-slow-motion")
+    page.get_by_label("Reason (required to force)").fill("brand launch, SRM traced to a logging bug")
+    page.click("#export")
+    page.wait_for_function("document.querySelector('#ship-info')?.innerText.includes('FORCED')", timeout=60_000)
+    registry = page.inner_text("#registry")
+    assert "v2-slow-motion" in registry and "production" in registry
+    assert yaml.safe_load((experiments / "cta-srm-test.yaml").read_text())["status"] == "shipped"
+    page.click("#rollback")
+    page.wait_for_function("document.querySelector('#ship-info')?.innerText.includes('Rolled back')")
+    assert "production is version 1 again" in page.inner_text("#ship-info")
+    page.close()
+
+
+def test_two_users_at_once(studio, browser, hosts):
+    url, _, _, _ = studio
+    slow, fast = open_page(browser, url, hosts), open_page(browser, url, hosts)
+    for page in (slow, fast):
+        tab(page, "Design")
+    # The fast user renders once (filling the cache).
+    pick(fast, "level", "4")
+    fast.get_by_label("motion").first.check()
+    fast.click("#render")
+    fast.wait_for_function("document.querySelector('#render-info')?.innerText.includes('level 4')", timeout=120_000)
+    # The slow user starts a model render (tiny-wan on the CPU, full size: many seconds).
+    slow.get_by_label("tiny-wan").first.check()
+    slow.click("#render-gpu")
+    slow.wait_for_timeout(1500)
+    t0 = time.monotonic()
+    fast.click("#render")
+    fast.wait_for_function("document.querySelector('#render-info')?.innerText.includes('instant')", timeout=30_000)
+    elapsed = time.monotonic() - t0
+    still_rendering = not slow.evaluate("document.querySelector('#render-info')?.innerText.includes('tiny-wan')")
+    assert elapsed < 2.0, f"cached preview took {elapsed:.2f} s while a model render ran"
+    assert still_rendering, "the model render finished before the cached preview was asked for"
+    slow.click("#cancel-render")
+    slow.close()
+    fast.close()
+

@@ -1,0 +1,233 @@
+"""Each area of the studio through its served API (``gradio_client`` against a launched app): Library, Design,
+Compare, Experiments, Analysis, Ship. One app per module over private copies of the libraries and a private
+data folder; the calls go through the same queue and handlers as the page."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lab.config import LabConfig
+from lab.experiments import tracking, workflow
+from lab.experiments.spec import ExperimentLibrary
+from lab.library.schema import with_changes
+from lab.library.versions import VariantLibrary
+from lab.render.encode import probe
+from tests.conftest import REPO, free_port
+
+KEY = workflow.DEMO_KEY
+
+
+class Page:
+    """One browser session's worth of state: component values as the page would hold them."""
+
+    def __init__(self, client, demo):
+        self.client, self.demo, self.values = client, demo, {}
+
+    def comp(self, elem_id=None, label=None):
+        (found,) = [b for b in self.demo.blocks.values()
+                    if (elem_id and getattr(b, "elem_id", None) == elem_id)
+                    or (label and getattr(b, "label", None) == label)]
+        return found
+
+    def call(self, api_name, **given):
+        """Call an endpoint with the page's values, ``given`` overriding by elem_id; returns outputs by elem_id
+        (or label) and remembers them."""
+        (fn,) = [f for f in self.demo.fns.values() if f.api_name == api_name]
+        by_id = {self.comp(elem_id=k)._id if not k.startswith("label:") else self.comp(label=k[6:])._id: v
+                 for k, v in given.items()}
+        inputs = [c for c in fn.inputs if not c.skip_api]
+        self.values.update(by_id)
+        args = [self.values.get(c._id, c.value) for c in inputs]
+        out = self.client.predict(*args, api_name=f"/{api_name}")
+        outputs = [c for c in fn.outputs if not c.skip_api]
+        out = out if len(outputs) > 1 else [out]
+        shown = {}
+        for c, v in zip(outputs, out, strict=True):
+            if isinstance(v, dict) and v.get("__type__") == "update":
+                v = v.get("value", self.values.get(c._id))
+            self.values[c._id] = v
+            shown[c.elem_id or c.label] = v
+        return shown
+
+
+def rows(table):
+    return table["data"] if isinstance(table, dict) else table
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from gradio_client import Client
+
+    from lab.studio.app import build_demo, launch_options
+
+    tmp = tmp_path_factory.mktemp("studio-api")
+    shutil.copytree(REPO / "variants", tmp / "variants", ignore=shutil.ignore_patterns(".lock"))
+    shutil.copytree(REPO / "experiments", tmp / "experiments")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HIGHLIGHT_LAB_HOME", str(tmp / "home"))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.delenv("MLFLOW_REGISTRY_URI", raising=False)
+        cfg = LabConfig(variants_dir=tmp / "variants", experiments_dir=tmp / "experiments", port=free_port())
+        demo = build_demo(cfg)
+        demo.queue()
+        demo.launch(server_name="127.0.0.1", server_port=cfg.port, prevent_thread_lock=True, quiet=True,
+                    allowed_paths=[str(tmp / "home")], **launch_options())
+        try:
+            yield Page(Client(f"http://127.0.0.1:{cfg.port}/", verbose=False), demo), cfg
+        finally:
+            demo.close()
+
+
+def test_library_lists_variants_with_their_arms_and_clones(app):
+    page, cfg = app
+    table = rows(page.call("library")["library-table"])
+    by_id = {r[0]: r for r in table}
+    v3 = VariantLibrary(cfg.variants_dir).load("v3-rival-ghost")
+    assert by_id["v3-rival-ghost"][1:4] == ["rank_up", "rival_ghost_exit", v3.version]
+    assert by_id["v3-rival-ghost"][6] == f"{KEY}@{v3.version}" and by_id["comeback-replay"][6] == ""
+
+    out = page.call("clone", **{"label:Clone variant": "v3-rival-ghost", "label:New id": "v4-ghost-copy"})
+    assert "v4-ghost-copy" in [r[0] for r in rows(out["library-table"])]
+    clone = VariantLibrary(cfg.variants_dir).load("v4-ghost-copy")
+    assert clone.prompt_template == v3.prompt_template and VariantLibrary(cfg.variants_dir).is_recorded(clone)
+    with pytest.raises(Exception, match="already exists"):
+        page.call("clone", **{"label:Clone variant": "v3-rival-ghost", "label:New id": "v4-ghost-copy"})
+
+
+def test_design_live_prompt_errors_save_no_change_and_conflict(app):
+    page, cfg = app
+    loaded = page.call("load_variant", variant="v1-fast-sprint")
+    assert loaded["template"] and loaded["size"] == "864×480" and loaded["orientation"] == "landscape"
+    checked = page.call("check", template="Sprint to #{{new_rank}} from #{{old_rank}}, golden arrow")
+    assert checked["prompt"] == "Sprint to #2 from #3, golden arrow"
+    # A name in the template: the error sits beside the template, in plain words, and the prompt is cleared.
+    checked = page.call("check", template="{{user}} sprints to #{{new_rank}}")
+    assert "personal data" in checked["err-template"] and checked["prompt"] == ""
+    assert "--" not in checked["err-template"] and "/" not in checked["err-template"]
+    assert checked["video"] is None
+
+    note = "<img src=x onerror=alert(1)> | a pipe"
+    saved = page.call("save", template="Sprint to #{{new_rank}}, golden arrow", author="dana", note=note)
+    lib = VariantLibrary(cfg.variants_dir)
+    v1 = lib.load("v1-fast-sprint")
+    assert v1.prompt_template == "Sprint to #{{new_rank}}, golden arrow"
+    assert f"`{v1.version}`" in saved["variant-info"] and f"`{v1.version}`" in saved["save-info"]
+    assert rows(saved["history"])[0] == [v1.version, lib.history(v1.id)[0].saved_at[:19].replace("T", " "),
+                                         "dana", note]  # the note comes back as the very characters typed
+    again = page.call("save", template="Sprint to #{{new_rank}}, golden arrow", author="dana", note="again")
+    assert again["save-info"].startswith("No change to save") and len(lib.history(v1.id)) == 2
+
+    lib.save(with_changes(v1, cta__en="Someone else's"), base=v1.version, author="someone")
+    clash = page.call("save", template="Sprint to #{{new_rank}} in gold", author="dana", note="mine")
+    assert "Nothing was written" in clash["save-info"]
+    assert lib.load("v1-fast-sprint").cta["en"] == "Someone else's"
+
+
+def test_compare_renders_each_slot_and_reuses_an_unchanged_one(app):
+    page, _ = app
+    given = {"cmp-slot-0": "v1-fast-sprint", "cmp-slot-1": "v3-rival-ghost", "cmp-slot-2": "", "cmp-slot-3": "",
+             "cmp-user": "小明", "cmp-level": "4"}
+    out = page.call("compare", **given)
+    for i in (0, 1):
+        video = out[f"cmp-video-{i}"]
+        path = video["video"] if isinstance(video, dict) else video
+        assert probe(Path(path))["frames"] == 49  # level 4: 2 s at 24 fps
+        assert "level 4" in out[f"cmp-info-{i}"] and "cache" in out[f"cmp-info-{i}"]
+        assert "小明" not in out[f"cmp-prompt-{i}"] and out[f"cmp-prompt-{i}"]
+    assert out["cmp-video-2"] is None and out["cmp-info-2"] == ""
+    again = page.call("compare", **given)
+    assert all("instant" in again[f"cmp-info-{i}"] for i in (0, 1))
+    portrait = page.call("compare", **{**given, "cmp-orientation": "portrait"})
+    w, h = map(int, re.search(r"(\d+)×(\d+)", portrait["cmp-info-0"]).groups())
+    assert w < h
+    assert "instant" not in portrait["cmp-info-0"]
+
+
+def test_backend_availability_names_a_reason():
+    av = workflow.backend_availability()
+    assert av["motion"] is None and av["auto"] is None
+    if av["wan"]:
+        assert "GPU" in av["wan"] or "weights" in av["wan"] or "torch" in av["wan"]
+
+
+def test_experiments_create_plan_status_simulate_and_bad_files(app, tmp_path):
+    from gradio_client import handle_file
+
+    page, cfg = app
+    plan = page.call("power", **{"new-arms": ["v1-fast-sprint", "v2-slow-motion"], "new-weights": "0.5, 0.5",
+                                 "new-baseline": 0.23})
+    assert "per arm" in plan["plan-info"] and "days" in plan["plan-info"]
+    out = page.call("create_experiment", **{"new-key": "cta-test", "new-arms": ["v2-slow-motion", "v3-rival-ghost"],
+                                            "new-weights": "0.5, 0.5", "new-baseline": 0.3})
+    assert "Created **cta-test**" in out["create-info"] and "draft" in out["exp-overview"]
+    exp = ExperimentLibrary(cfg.experiments_dir, VariantLibrary(cfg.variants_dir)).load("cta-test")
+    assert exp.arm_ids == ["v2-slow-motion", "v3-rival-ghost"] and exp.status == "draft"
+    assert "running" in page.call("start", **{"exp-key": "cta-test"})["exp-overview"]
+
+    bad1, bad2 = tmp_path / "bad1.csv", tmp_path / "bad2.csv"
+    bad1.write_text("variant,impressions,clicks\nv2-slow-motion,100,5\nv3-rival-ghost,100,500\n")
+    bad2.write_text("variant,impressions,clicks\nnobody,100,5\n")
+    out = page.call("ingest", **{"exp-key": "cta-test", "outcome-files": [handle_file(bad1), handle_file(bad2)]})
+    assert "2 files refused" in out["ingest-info"]
+    assert "bad1.csv" in out["ingest-info"] and "bad2.csv" in out["ingest-info"]
+    assert "row 2" in out["ingest-info"] and str(tmp_path) not in out["ingest-info"]
+
+    out = page.call("simulate", **{"exp-key": "cta-test", "sim-ctr": "v2-slow-motion=0.3, v3-rival-ghost=0.36",
+                                   "label:Per day": 400, "label:Days": 3})
+    assert "SIMULATED" in out["ingest-info"] and "SIMULATED" in out["exp-overview"]
+    assert not list(cfg.experiments_dir.glob("*.parquet"))  # simulated files live in the data folder
+
+
+def test_analysis_and_ship_then_roll_back(app):
+    page, cfg = app
+    exps = ExperimentLibrary(cfg.experiments_dir, VariantLibrary(cfg.variants_dir))
+    workflow.simulate_and_ingest(exps, KEY, workflow.DEMO_CTR, daily=3000, days=14)
+    out = page.call("analyze_experiment", **{"exp-key": KEY})
+    assert "ship v3-rival-ghost" in out["decision"].lower() or "v3-rival-ghost" in out["decision"]
+    runs = tracking.configure().search_runs(experiment_names=[tracking.experiment_name(KEY)],
+                                            filter_string=f"tags.`{tracking.KIND}` = 'analysis'")
+    assert any(r in out["analysis-run"] for r in runs["run_id"])
+    assert out["srm-banner"] in ("", None)
+    report = Path(out["report-file"]).read_text(encoding="utf-8")
+    assert "<html" in report.lower() and KEY in report
+
+    page.call("start", **{"exp-key": KEY})
+    shipped = page.call("export", **{"exp-key": KEY})
+    table = rows(shipped["registry"])
+    assert table[0][1].endswith("production") and table[0][2] == "v3-rival-ghost"
+    bundle = json.loads(Path(shipped["bundle-file"]).read_text(encoding="utf-8"))
+    assert bundle["experiment"] == KEY
+    assert exps.load(KEY).status == "shipped"
+    # A forced second export, then roll back to the first.
+    exps_key = "cta-test"
+    page.call("stop", **{"exp-key": exps_key})
+    forced = page.call("export", **{"exp-key": exps_key, "label:Arm (blank: the winner)": "v2-slow-motion",
+                                    "label:Force (override the analysis)": True,
+                                    "label:Reason (required to force)": "brand asked for it"})
+    assert "FORCED" in forced["ship-info"]
+    back = page.call("rollback", **{"exp-key": KEY})
+    assert "production is version 1 again" in back["ship-info"]
+    assert [r[1] for r in rows(back["registry"])] == ["", "● production"]
+
+
+def test_first_launch_demo_is_simulated_and_leaves_experiments_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("HIGHLIGHT_LAB_HOME", str(tmp_path / "home"))
+    shutil.copytree(REPO / "experiments", tmp_path / "experiments")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "experiments").iterdir()}
+    exps = ExperimentLibrary(tmp_path / "experiments", VariantLibrary(REPO / "variants"))
+    done = workflow.ensure_demo(exps, daily=600, days=14)
+    assert done is not None and workflow.is_simulated(KEY)
+    assert len(workflow.OutcomeStore(KEY).manifest()) == 14
+    assert workflow.ensure_demo(exps) is None  # the second launch finds it ready
+    assert {p.name: p.read_bytes() for p in (tmp_path / "experiments").iterdir()} == before
+    assert all(str(tmp_path / "home") in str(p) for p in workflow.simulated_dir(KEY).parents[:1])
+
+
+def test_markdown_text_is_escaped():
+    from lab.studio.app import text
+
+    shown = text("<img src=x onerror=alert(1)> | *bold*")
+    assert "<img" not in shown and "&lt;img" in shown and r"\|" in shown and r"\*bold\*" in shown
