@@ -32,7 +32,9 @@ def studio(tmp_path_factory):
     shutil.copytree(REPO / "experiments", experiments)
     port = free_port()
     env = {**os.environ, "HIGHLIGHT_LAB_HOME": str(tmp / "home"), "HIGHLIGHT_LAB_VARIANTS": str(variants),
-           "HIGHLIGHT_LAB_EXPERIMENTS": str(experiments), "GRADIO_ANALYTICS_ENABLED": "False"}
+           "HIGHLIGHT_LAB_EXPERIMENTS": str(experiments), "GRADIO_ANALYTICS_ENABLED": "False",
+           # A model render on this 2-core CPU takes one core, as a GPU render takes the GPU, not the server's CPU.
+           "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     cmd = [str(Path(sys.executable).parent / "highlight-lab"), "studio", "--port", str(port), "--dir", str(variants)]
     url = f"http://127.0.0.1:{port}/"
