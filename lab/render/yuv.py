@@ -7,7 +7,7 @@ into it, so a per-user render never converts a full frame between colour spaces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -86,6 +86,20 @@ class Sprite:
     a2: np.ndarray  # chroma-resolution alpha
     width: int
     height: int
+    # Precomputed once per sprite, as a full-opacity blend needs them on every frame (``_mix_full``):
+    # colour x alpha + 127 (the rounding term), 255 - alpha, and the light a glow adds.
+    ya: np.ndarray = field(init=False, repr=False)
+    ua: np.ndarray = field(init=False, repr=False)
+    va: np.ndarray = field(init=False, repr=False)
+    ia: np.ndarray = field(init=False, repr=False)
+    ia2: np.ndarray = field(init=False, repr=False)
+    light: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        pre = {"ya": self.y * self.a + 127, "ua": self.u * self.a2 + 127, "va": self.v * self.a2 + 127,
+               "ia": 255 - self.a, "ia2": 255 - self.a2, "light": np.maximum(self.y, 16) - 16}
+        for name, value in pre.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def from_image(cls, image: Image.Image) -> Sprite:
@@ -117,16 +131,18 @@ def blend(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y:
     sx1, sy1 = sx0 + (x1 - x0), sy0 + (y1 - y0)
     fy, fu, fv = planes(frame, height, width)
     k = int(round(opacity * 256))
-    a = sprite.a[sy0:sy1, sx0:sx1]
-    if k < 256:
-        a = (a * k) >> 8
-    _mix(fy[y0:y1, x0:x1], sprite.y[sy0:sy1, sx0:sx1], a)
-    a2 = sprite.a2[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2]
-    if k < 256:
-        a2 = (a2 * k) >> 8
     cy0, cy1, cx0, cx1 = y0 // 2, y1 // 2, x0 // 2, x1 // 2
-    _mix(fu[cy0:cy1, cx0:cx1], sprite.u[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
-    _mix(fv[cy0:cy1, cx0:cx1], sprite.v[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
+    lum, chroma = (slice(sy0, sy1), slice(sx0, sx1)), (slice(sy0 // 2, sy1 // 2), slice(sx0 // 2, sx1 // 2))
+    if k >= 256:  # the common case: the products were made with the sprite
+        _mix_full(fy[y0:y1, x0:x1], sprite.ya[lum], sprite.ia[lum])
+        _mix_full(fu[cy0:cy1, cx0:cx1], sprite.ua[chroma], sprite.ia2[chroma])
+        _mix_full(fv[cy0:cy1, cx0:cx1], sprite.va[chroma], sprite.ia2[chroma])
+        return
+    a = (sprite.a[lum] * k) >> 8
+    _mix(fy[y0:y1, x0:x1], sprite.y[lum], a)
+    a2 = (sprite.a2[chroma] * k) >> 8
+    _mix(fu[cy0:cy1, cx0:cx1], sprite.u[chroma], a2)
+    _mix(fv[cy0:cy1, cx0:cx1], sprite.v[chroma], a2)
 
 
 def glow(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y: int, opacity: float = 1.0,
@@ -146,7 +162,7 @@ def glow(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y: 
     fy, fu, fv = planes(frame, height, width)
     k = int(round(min(opacity, 1.0) * 256))
     a = (sprite.a[sy0:sy1, sx0:sx1] * k) >> 8
-    light = ((np.maximum(sprite.y[sy0:sy1, sx0:sx1], 16) - 16) * a) // 255
+    light = (sprite.light[sy0:sy1, sx0:sx1] * a) // 255
     out = fy[y0:y1, x0:x1] + light
     fy[y0:y1, x0:x1] = np.minimum(out, 235)
     a2 = (sprite.a2[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2] * k) >> 8
@@ -161,6 +177,15 @@ def _mix(dst: np.ndarray, src: np.ndarray, a: np.ndarray) -> None:
     out *= 255 - a
     out += src * a
     out += 127
+    out //= 255
+    dst[:] = out
+
+
+def _mix_full(dst: np.ndarray, pre: np.ndarray, inverse: np.ndarray) -> None:
+    """``_mix`` at full opacity from the sprite's precomputed ``src * a + 127`` and ``255 - a``: same result."""
+    out = dst.astype(np.uint16)
+    out *= inverse
+    out += pre
     out //= 255
     dst[:] = out
 
