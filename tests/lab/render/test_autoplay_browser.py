@@ -5,7 +5,6 @@ the autoplay policy desktop browsers use), and the same file unmuted does not: p
 import functools
 import http.server
 import threading
-from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
