@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -758,6 +760,33 @@ class Overlay:
 # -- end card ----------------------------------------------------------------------------
 
 PULSE_SCALES = (1.0, 1.03, 1.06)
+END_CARD_DIM = 0.55  # how far the end card dims the live background toward black
+DIMMED_KEEP = 4  # backgrounds whose dimmed end-card frames a process keeps (~15 MB each at 864x480, 25 frames)
+_dimmed: OrderedDict[tuple[str, int, int, float], np.ndarray] = OrderedDict()
+_dimmed_lock = threading.Lock()
+
+
+def dimmed_frames(key: str, frames: np.ndarray, start: int) -> np.ndarray:
+    """``frames[start:]`` of a cached background, dimmed for the end card: made once per background and reused
+    by every user of it (it holds no personal data), so a per-user render only copies and blends sprites.
+
+    ``key`` is the background's cache key (its content hash); the last ``DIMMED_KEEP`` are kept."""
+    k = (key, start, len(frames), END_CARD_DIM)
+    with _dimmed_lock:
+        if k in _dimmed:
+            _dimmed.move_to_end(k)
+            return _dimmed[k]
+    height = frames.shape[1] * 2 // 3
+    tables = dim_table(END_CARD_DIM)
+    out = np.array(frames[start:])
+    for frame in out:
+        dim(frame, height, tables)
+    out.flags.writeable = False  # shared between renders: each copies its frame before drawing on it
+    with _dimmed_lock:
+        _dimmed[k] = out
+        while len(_dimmed) > DIMMED_KEEP:
+            _dimmed.popitem(last=False)
+    return out
 
 
 class EndCard:
@@ -827,7 +856,7 @@ class EndCard:
         self.tag = None
         if label:
             self.tag = (shared("label", label, int(14 * s), white, (170, 30, 30, 235)), _even(10 * s), top)
-        self.tables = dim_table(0.55)
+        self.tables = dim_table(END_CARD_DIM)
 
     def _note(self, element: str, fg: tuple[int, ...], bg: tuple[int, ...], box: tuple[int, ...], fix: str | None,
               worst: bool) -> None:
@@ -837,8 +866,12 @@ class EndCard:
 
     def draw(self, frame: np.ndarray, t: float) -> None:
         """The end card ``t`` seconds after it starts, over this frame of the (still moving) background."""
+        dim(frame, self.height, self.tables)
+        self.draw_dimmed(frame, t)
+
+    def draw_dimmed(self, frame: np.ndarray, t: float) -> None:
+        """``draw`` over a frame already dimmed (``dimmed_frames``): the per-user part, sprites only."""
         H, W = self.height, self.width
-        dim(frame, H, self.tables)
         for sprite, x, y in self.parts[:-1]:
             blend(frame, H, W, sprite, x, y)
         pulse = 0.5 - 0.5 * math.cos(2 * math.pi * 1.25 * t)  # the button breathes, 1.25 times a second

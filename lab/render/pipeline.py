@@ -26,7 +26,7 @@ from lab.render.backgrounds import Background, BackgroundRequest, DraftBatch, Mo
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.degrade import choose_level, free_gpu_bytes
 from lab.render.encode import contact_sheet, encode_mp4
-from lab.render.overlay import CROSSFADE_S, EndCard, Overlay
+from lab.render.overlay import CROSSFADE_S, EndCard, Overlay, dimmed_frames
 from lab.render.sound import RATE as SOUND_RATE
 from lab.render.sound import TARGET_LUFS
 from lab.render.sound import track as sound_track
@@ -160,29 +160,37 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
                       label=label, seed=seed)
     end_index = min(int(round(overlay.tl.end_card * size.fps)), size.frames - 1)
     card = EndCard(variant, event, size.width, size.height, logo, label)  # drawn over the live background
-    card_yuv = np.array(entry.frames[end_index])
-    card.draw(card_yuv, 0.0)
+    fade_from = overlay.tl.end_card - CROSSFADE_S
+    dim_from = max(0, min(end_index, int(fade_from * size.fps)))  # the first frame that may show the card
+    dimmed = dimmed_frames(key, entry.frames, dim_from)  # once per background, shared by its users
+    card_yuv = np.array(dimmed[end_index - dim_from])
+    card.draw_dimmed(card_yuv, 0.0)
     timings["overlay_setup_s"] = time.perf_counter() - t1
 
     sampled: dict[int, np.ndarray] = {}
     sample_at = set(np.linspace(0, size.frames - 1, 12).round().astype(int).tolist()) if extras else set()
 
     def frames() -> Iterator[np.ndarray]:
-        fade_from = overlay.tl.end_card - CROSSFADE_S
         f_end = end_index / size.fps
         for f in range(size.frames):
             t = f / size.fps
-            frame = np.array(entry.frames[f])
             if f >= end_index:
-                card.draw(frame, t - f_end)
+                frame = np.array(dimmed[f - dim_from])
+                card.draw_dimmed(frame, t - f_end)
             else:
+                frame = np.array(entry.frames[f])
                 overlay.draw(frame, t)
                 if t > fade_from:
                     k = int(256 * (t - fade_from) / CROSSFADE_S)
-                    under = np.array(entry.frames[f])
-                    card.draw(under, 0.0)
-                    frame = ((frame.astype(np.uint16) * (256 - k) + under.astype(np.uint16) * k) >> 8).astype(
-                        np.uint8)
+                    under = np.array(dimmed[f - dim_from])
+                    card.draw_dimmed(under, 0.0)
+                    mixed = frame.astype(np.uint16)
+                    mixed *= 256 - k
+                    under16 = under.astype(np.uint16)
+                    under16 *= k
+                    mixed += under16
+                    mixed >>= 8
+                    frame = mixed.astype(np.uint8)
             if f in sample_at:
                 sampled[f] = frame
             yield frame

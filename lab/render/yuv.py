@@ -7,7 +7,7 @@ into it, so a per-user render never converts a full frame between colour spaces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -25,6 +25,11 @@ def planes(frame: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.n
     u = frame[height:height + q].reshape(height // 2, width // 2)
     v = frame[height + q:height + 2 * q].reshape(height // 2, width // 2)
     return y, u, v
+
+
+def chroma(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A ``(2, H/2, W/2)`` view of the U and V planes together (they lie one after the other in a frame)."""
+    return frame[height:height + height // 2].reshape(2, height // 2, width // 2)
 
 
 def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,6 +91,21 @@ class Sprite:
     a2: np.ndarray  # chroma-resolution alpha
     width: int
     height: int
+    # Precomputed once per sprite, as a full-opacity blend needs them on every frame (``_mix_full``):
+    # colour x alpha + 127 (the rounding term), 255 - alpha, and the light a glow adds.
+    ya: np.ndarray = field(init=False, repr=False)
+    ia: np.ndarray = field(init=False, repr=False)
+    ia2: np.ndarray = field(init=False, repr=False)
+    light: np.ndarray = field(init=False, repr=False)
+    uv: np.ndarray = field(init=False, repr=False)  # U and V stacked, (2, h/2, w/2): one pass blends both
+    uva: np.ndarray = field(init=False, repr=False)  # their colour x alpha + 127
+
+    def __post_init__(self) -> None:
+        uv = np.stack([self.u, self.v])
+        pre = {"ya": self.y * self.a + 127, "ia": 255 - self.a, "ia2": 255 - self.a2,
+               "light": np.maximum(self.y, 16) - 16, "uv": uv, "uva": uv * self.a2 + 127}
+        for name, value in pre.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def from_image(cls, image: Image.Image) -> Sprite:
@@ -115,18 +135,18 @@ def blend(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y:
         return
     sx0, sy0 = x0 - x, y0 - y
     sx1, sy1 = sx0 + (x1 - x0), sy0 + (y1 - y0)
-    fy, fu, fv = planes(frame, height, width)
+    fy, fuv = frame[:height], chroma(frame, height, width)
     k = int(round(opacity * 256))
-    a = sprite.a[sy0:sy1, sx0:sx1]
-    if k < 256:
-        a = (a * k) >> 8
-    _mix(fy[y0:y1, x0:x1], sprite.y[sy0:sy1, sx0:sx1], a)
-    a2 = sprite.a2[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2]
-    if k < 256:
-        a2 = (a2 * k) >> 8
     cy0, cy1, cx0, cx1 = y0 // 2, y1 // 2, x0 // 2, x1 // 2
-    _mix(fu[cy0:cy1, cx0:cx1], sprite.u[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
-    _mix(fv[cy0:cy1, cx0:cx1], sprite.v[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
+    lum, ch = (slice(sy0, sy1), slice(sx0, sx1)), (slice(sy0 // 2, sy1 // 2), slice(sx0 // 2, sx1 // 2))
+    if k >= 256:  # the common case: the products were made with the sprite
+        _mix_full(fy[y0:y1, x0:x1], sprite.ya[lum], sprite.ia[lum])
+        _mix_full(fuv[:, cy0:cy1, cx0:cx1], sprite.uva[:, ch[0], ch[1]], sprite.ia2[ch])
+        return
+    a = (sprite.a[lum] * k) >> 8
+    _mix(fy[y0:y1, x0:x1], sprite.y[lum], a)
+    a2 = (sprite.a2[ch] * k) >> 8
+    _mix(fuv[:, cy0:cy1, cx0:cx1], sprite.uv[:, ch[0], ch[1]], a2)
 
 
 def glow(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y: int, opacity: float = 1.0,
@@ -143,16 +163,15 @@ def glow(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y: 
         return
     sx0, sy0 = x0 - x, y0 - y
     sx1, sy1 = sx0 + (x1 - x0), sy0 + (y1 - y0)
-    fy, fu, fv = planes(frame, height, width)
+    fy = frame[:height]
     k = int(round(min(opacity, 1.0) * 256))
     a = (sprite.a[sy0:sy1, sx0:sx1] * k) >> 8
-    light = ((np.maximum(sprite.y[sy0:sy1, sx0:sx1], 16) - 16) * a) // 255
+    light = (sprite.light[sy0:sy1, sx0:sx1] * a) // 255
     out = fy[y0:y1, x0:x1] + light
     fy[y0:y1, x0:x1] = np.minimum(out, 235)
     a2 = (sprite.a2[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2] * k) >> 8
     cy0, cy1, cx0, cx1 = y0 // 2, y1 // 2, x0 // 2, x1 // 2
-    _mix(fu[cy0:cy1, cx0:cx1], sprite.u[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
-    _mix(fv[cy0:cy1, cx0:cx1], sprite.v[sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
+    _mix(chroma(frame, height, width)[:, cy0:cy1, cx0:cx1], sprite.uv[:, sy0 // 2:sy1 // 2, sx0 // 2:sx1 // 2], a2)
 
 
 def _mix(dst: np.ndarray, src: np.ndarray, a: np.ndarray) -> None:
@@ -161,6 +180,15 @@ def _mix(dst: np.ndarray, src: np.ndarray, a: np.ndarray) -> None:
     out *= 255 - a
     out += src * a
     out += 127
+    out //= 255
+    dst[:] = out
+
+
+def _mix_full(dst: np.ndarray, pre: np.ndarray, inverse: np.ndarray) -> None:
+    """``_mix`` at full opacity from the sprite's precomputed ``src * a + 127`` and ``255 - a``: same result."""
+    out = dst.astype(np.uint16)
+    out *= inverse
+    out += pre
     out //= 255
     dst[:] = out
 
