@@ -380,12 +380,14 @@ def simulated_dir(key: str) -> Path:
 
 
 def simulate_and_ingest(experiments: ExperimentLibrary, key: str, true_ctr: dict[str, float], daily: int = 3000,
-                        days: int = 14, seed: int = 0) -> tuple[list[IngestResult], AnalysisResult]:
+                        days: int = 14, seed: int = 0, users_per_day: float = 0.5
+                        ) -> tuple[list[IngestResult], AnalysisResult]:
     """Simulate traffic (files labelled ``simulated``) into the data folder and ingest it, for demos."""
     from lab.experiments.simulate import simulate
 
     exp = experiments.load(key)
-    paths = simulate(exp, true_ctr, daily=daily, days=days, out_dir=simulated_dir(key), seed=seed)
+    paths = simulate(exp, true_ctr, daily=daily, days=days, out_dir=simulated_dir(key), seed=seed,
+                     users_per_day=users_per_day)
     return ingest_and_track(experiments, exp, paths)
 
 
@@ -440,7 +442,9 @@ def ensure_demo(experiments: ExperimentLibrary, daily: int = 3000, days: int = 1
     exp = experiments.load(DEMO_KEY)
     if set(exp.arm_ids) != set(DEMO_CTR):
         return None
-    simulate_and_ingest(experiments, DEMO_KEY, DEMO_CTR, daily=daily, days=days)
+    # About one notification per user, so 14 days reach the plan's sample size: the demo shows a test read
+    # when it may be read, not one stopped early.
+    simulate_and_ingest(experiments, DEMO_KEY, DEMO_CTR, daily=daily, days=days, users_per_day=2.0)
     return analyze_and_log(experiments, DEMO_KEY)
 
 
