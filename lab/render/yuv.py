@@ -122,19 +122,27 @@ class Sprite:
         return cls(y.astype(np.uint16), u.astype(np.uint16), v.astype(np.uint16), a, a2, w, h)
 
 
-def blend(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y: int, opacity: float = 1.0,
-          clip: tuple[int, int, int, int] | None = None) -> None:
-    """Alpha-blend ``sprite`` into ``frame`` with its top-left at (x, y), inside ``clip`` (x0, y0, x1, y1)."""
-    if opacity <= 0:
-        return
+def _placement(height: int, width: int, sprite: Sprite, x: int, y: int,
+               clip: tuple[int, int, int, int] | None) -> tuple[int, ...] | None:
+    """Where a sprite with its top-left at (x, y) lands inside ``clip``, on even pixels (4:2:0 chroma): the frame
+    box and the sprite box as (x0, y0, x1, y1, sx0, sy0, sx1, sy1), or None when nothing of it shows."""
     x, y = int(x) & ~1, int(y) & ~1
     x0, y0, x1, y1 = clip if clip else (0, 0, width, height)
     x0, y0 = max(x0, 0, x) & ~1, max(y0, 0, y) & ~1
     x1, y1 = min(x1, width, x + sprite.width) & ~1, min(y1, height, y + sprite.height) & ~1
     if x1 <= x0 or y1 <= y0:
-        return
+        return None
     sx0, sy0 = x0 - x, y0 - y
-    sx1, sy1 = sx0 + (x1 - x0), sy0 + (y1 - y0)
+    return x0, y0, x1, y1, sx0, sy0, sx0 + (x1 - x0), sy0 + (y1 - y0)
+
+
+def blend(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y: int, opacity: float = 1.0,
+          clip: tuple[int, int, int, int] | None = None) -> None:
+    """Alpha-blend ``sprite`` into ``frame`` with its top-left at (x, y), inside ``clip`` (x0, y0, x1, y1)."""
+    box = _placement(height, width, sprite, x, y, clip) if opacity > 0 else None
+    if box is None:
+        return
+    x0, y0, x1, y1, sx0, sy0, sx1, sy1 = box
     fy, fuv = frame[:height], chroma(frame, height, width)
     k = int(round(opacity * 256))
     cy0, cy1, cx0, cx1 = y0 // 2, y1 // 2, x0 // 2, x1 // 2
@@ -153,16 +161,10 @@ def glow(frame: np.ndarray, height: int, width: int, sprite: Sprite, x: int, y: 
          clip: tuple[int, int, int, int] | None = None) -> None:
     """Additive blend: the sprite's light is added to the luma (saturating) and its colour tints the chroma,
     so overlapping sparks and rings brighten like light instead of covering each other."""
-    if opacity <= 0:
+    box = _placement(height, width, sprite, x, y, clip) if opacity > 0 else None
+    if box is None:
         return
-    x, y = int(x) & ~1, int(y) & ~1
-    x0, y0, x1, y1 = clip if clip else (0, 0, width, height)
-    x0, y0 = max(x0, 0, x) & ~1, max(y0, 0, y) & ~1
-    x1, y1 = min(x1, width, x + sprite.width) & ~1, min(y1, height, y + sprite.height) & ~1
-    if x1 <= x0 or y1 <= y0:
-        return
-    sx0, sy0 = x0 - x, y0 - y
-    sx1, sy1 = sx0 + (x1 - x0), sy0 + (y1 - y0)
+    x0, y0, x1, y1, sx0, sy0, sx1, sy1 = box
     fy = frame[:height]
     k = int(round(min(opacity, 1.0) * 256))
     a = (sprite.a[sy0:sy1, sx0:sx1] * k) >> 8
