@@ -81,6 +81,11 @@ def text(value: Any) -> str:
     return re.sub(r"([\\`*_\[\]|~])", r"\\\1", html.escape(str(value), quote=False))
 
 
+def _row_part(name: str, line: str) -> str:
+    """A bad-row line without the server's upload path: "row 3, column clicks: …" (the file is named above)."""
+    return re.sub(r"\S*/" + re.escape(name), name, line).removeprefix(f"{name}: ")
+
+
 def designer_message(exc: LabError) -> str:
     """A refusal in a designer's words: what, and the fix unless it names a CLI flag or a command."""
     fix = exc.fix or ""
@@ -405,6 +410,11 @@ class Handlers:
             lines += [f"- {text(name)}: {text(what)}" for name, what in bad[:ERROR_CAP]]
             if len(bad) > ERROR_CAP:
                 lines.append(f"- … and {len(bad) - ERROR_CAP} more")
+            for name, exc in errors[:ERROR_CAP]:
+                rows = getattr(exc, "details", [])
+                if len(rows) > 1:  # every bad row of the file (up to the ingest cap), so one upload fixes all
+                    lines.append(f"\n{text(name)}, every bad row:")
+                    lines += [f"- {text(_row_part(name, row))}" for row in rows]
         return {**self.exp_overview(key), "ingest_info": "\n".join(lines)}
 
     def simulate(self, key: str, ctr: str, daily: Any, days: Any) -> dict[str, Any]:

@@ -178,6 +178,14 @@ def test_experiments_create_plan_status_simulate_and_bad_files(app, tmp_path):
     assert "bad1.csv" in out["ingest-info"] and "bad2.csv" in out["ingest-info"]
     assert "row 2" in out["ingest-info"] and str(tmp_path) not in out["ingest-info"]
 
+    many = tmp_path / "many.csv"  # three bad rows: all three are listed, so one upload fixes the file
+    many.write_text("variant,impressions,clicks\nv2-slow-motion,100,500\nnobody,100,5\nv3-rival-ghost,x,5\n")
+    info = page.call("ingest", **{"exp-key": "cta-test", "outcome-files": [handle_file(many)]})["ingest-info"]
+    assert "many.csv, every bad row:" in info and str(tmp_path) not in info
+    assert "- row 1, column clicks: 500 clicks is more than 100 impressions" in info
+    assert "- row 2, column variant: unknown variant" in info
+    assert "- row 3, column impressions: 'x' is not a whole number" in info
+
     out = page.call("simulate", **{"exp-key": "cta-test", "sim-ctr": "v2-slow-motion=0.3, v3-rival-ghost=0.36",
                                    "label:Per day": 400, "label:Days": 3})
     assert "SIMULATED" in out["ingest-info"] and "SIMULATED" in out["exp-overview"]
