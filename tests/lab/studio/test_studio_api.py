@@ -242,3 +242,57 @@ def test_markdown_text_is_escaped():
 
     shown = text("<img src=x onerror=alert(1)> | *bold*")
     assert "<img" not in shown and "&lt;img" in shown and r"\|" in shown and r"\*bold\*" in shown
+
+
+def test_logo_upload_stores_a_hashed_png_and_refuses_bad_files(app, tmp_path):
+    import hashlib
+
+    from gradio_client import handle_file
+    from PIL import Image
+
+    page, cfg = app
+    page.call("load_variant", variant="v2-slow-motion")
+    upload = tmp_path / "Ana's team logo.png"
+    Image.new("RGBA", (64, 32), (200, 30, 30, 255)).save(upload)
+    out = page.call("upload_logo", **{"label:Upload logo": handle_file(upload)})
+    rel = out["Logo (in the library's assets)"]
+    stored = cfg.variants_dir / rel
+    assert rel.startswith("assets/logo-") and "Ana" not in rel and stored.is_file()
+    assert rel == f"assets/logo-{hashlib.sha256(stored.read_bytes()).hexdigest()[:12]}.png"
+    with Image.open(stored) as img:
+        assert img.format == "PNG" and img.size == (64, 32)
+    saved = page.call("save", author="dana", note="logo")
+    assert "Saved" in saved["save-info"]
+    assert VariantLibrary(cfg.variants_dir).load("v2-slow-motion").brand.logo == rel
+
+    before = sorted(p.name for p in (cfg.variants_dir / "assets").iterdir())
+    text_file = tmp_path / "logo.png"
+    text_file.write_text("not an image")
+    huge = tmp_path / "huge.png"
+    Image.new("L", (5000, 5000)).save(huge)
+    for bad, said in ((text_file, "not a PNG, JPEG or WebP image"), (huge, "5000×5000 pixels")):
+        with pytest.raises(Exception) as info:
+            page.call("upload_logo", **{"label:Upload logo": handle_file(bad)})
+        message = str(info.value)
+        assert said in message and "4096x4096" in message and "--" not in message and "Traceback" not in message
+    assert sorted(p.name for p in (cfg.variants_dir / "assets").iterdir()) == before  # nothing stored
+
+
+def test_reload_theirs_after_a_conflict_shows_their_version_and_builds_on_it(app):
+    page, cfg = app
+    lib = VariantLibrary(cfg.variants_dir)
+    page.call("load_variant", variant="v2-slow-motion")
+    mine = lib.load("v2-slow-motion")
+    theirs = lib.save(with_changes(mine, cta__en="Their words"), base=mine.version, author="someone")
+    clash = page.call("save", **{"cta-en": "My words"}, author="dana", note="mine")
+    assert "Nothing was written" in clash["save-info"]
+
+    out = page.call("reload_theirs", variant="v2-slow-motion")
+    assert out["cta-en"] == "Their words" and out["save-info"].startswith("Reloaded the latest version")
+    assert lib.load("v2-slow-motion").version == theirs.short
+    # The base moved to theirs: an edit now saves on top of it instead of clashing again.
+    saved = page.call("save", template="Slow motion to #{{new_rank}}, silver glow", author="dana", note="on theirs")
+    assert saved["save-info"].startswith("Saved")
+    now = lib.load("v2-slow-motion")
+    assert now.cta["en"] == "Their words" and now.prompt_template == "Slow motion to #{{new_rank}}, silver glow"
+    assert [h.short for h in lib.history("v2-slow-motion")[:2]] == [now.version, theirs.short]
