@@ -19,7 +19,7 @@ import decimal
 import glob
 import gzip
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,24 @@ COUNT_COLUMNS = ("variant", "impressions", "clicks")
 EVENT_COLUMNS = ("user_id", "variant", "timestamp", "clicked")
 
 
+ERROR_CAP = 50  # bad rows listed one by one; past it, only their count
+
+
 class OutcomeError(ValueError):
-    """A bad outcome file; the message names the file, row and column."""
+    """A bad outcome file; the message names the file, row and column of the first bad row.
+
+    ``errors`` lists every bad row found (row, column, value, reason), at most ``ERROR_CAP`` of them, and
+    ``more`` counts the rest, so a user fixes the whole file in one pass instead of one row per upload.
+    """
+
+    def __init__(self, message: str, errors: Sequence[str] | None = None, more: int = 0) -> None:
+        super().__init__(message)
+        self.errors = list(errors) if errors else [message]
+        self.more = more
+
+    def lines(self) -> list[str]:
+        """Each bad row, then "and N more" past the cap."""
+        return self.errors + ([f"and {self.more:,} more"] if self.more else [])
 
 
 @dataclass
@@ -360,6 +376,36 @@ def count_rows(src: Source, labels: Sequence[str] = ()) -> tuple[list[str], list
     return list(src.columns), rows
 
 
+def _count_row(rec: dict[str, Any], where: str, known: set[str] | None, extra: Sequence[str],
+               label_cols: Sequence[str], seen: dict[tuple[str, tuple[str | None, ...]], int]
+               ) -> tuple[str, ArmData, tuple[str, tuple[str | None, ...]]]:
+    """One counts row checked: (variant, its arm data, its key), or the row's first error."""
+    variant = _label(rec["variant"])
+    if variant is None:
+        raise OutcomeError(f"{where} variant: is empty")
+    if known is not None and variant not in known:
+        raise OutcomeError(f"{where} variant: unknown variant {_excerpt(variant)!r}; the experiment's "
+                           f"arms are {', '.join(sorted(known))}")
+    imps = as_count(rec["impressions"], f"{where} impressions")
+    clicks = as_count(rec["clicks"], f"{where} clicks")
+    if clicks > imps:
+        raise OutcomeError(f"{where} clicks: {clicks} clicks is more than {imps} impressions")
+    guards = {}
+    for g in extra:
+        count = as_count(rec[g], f"{where} {g}")
+        if count > imps:
+            raise OutcomeError(f"{where} {g}: {count} is more than {imps} impressions")
+        guards[g] = count
+    cell = tuple(_label(rec[c]) for c in label_cols)
+    key = (variant, cell)
+    if key in seen:
+        what = f"variant {_excerpt(variant)!r}" + "".join(
+            f" in {c} {_excerpt(str(v))!r}" for c, v in zip(label_cols, cell, strict=True))
+        raise OutcomeError(f"{where} variant: {what} already appeared in row {seen[key]}; "
+                           "give one row per variant" + (" and segment" if label_cols else ""))
+    return variant, ArmData(variant, ProportionStatistic(imps, clicks), guards), key
+
+
 def load_counts(path: Paths | Source, segment: str | None = None, variants: Sequence[str] | None = None,
                 labels: Sequence[str] = ()) -> Dataset:
     """Counts per variant, summed over segments: a row is one (variant, segment labels) cell.
@@ -379,39 +425,25 @@ def load_counts(path: Paths | Source, segment: str | None = None, variants: Sequ
     seen: dict[tuple[str, tuple[str | None, ...]], int] = {}
     overall: dict[str, ArmData] = {}
     per_segment: dict[str, dict[str, ArmData]] = {}
+    bad: list[str] = []
     for i, values in enumerate(rows, start=1):
         rec = dict(zip(names, values, strict=True))
-        where = f"{src.name}: row {i}, column"
-        variant = _label(rec["variant"])
-        if variant is None:
-            raise OutcomeError(f"{where} variant: is empty")
-        if known is not None and variant not in known:
-            raise OutcomeError(f"{where} variant: unknown variant {_excerpt(variant)!r}; the experiment's "
-                               f"arms are {', '.join(sorted(known))}")
-        imps = as_count(rec["impressions"], f"{where} impressions")
-        clicks = as_count(rec["clicks"], f"{where} clicks")
-        if clicks > imps:
-            raise OutcomeError(f"{where} clicks: {clicks} clicks is more than {imps} impressions")
-        guards = {}
-        for g in extra:
-            count = as_count(rec[g], f"{where} {g}")
-            if count > imps:
-                raise OutcomeError(f"{where} {g}: {count} is more than {imps} impressions")
-            guards[g] = count
-        cell = tuple(_label(rec[c]) for c in label_cols)
-        key = (variant, cell)
-        if key in seen:
-            what = f"variant {_excerpt(variant)!r}" + "".join(
-                f" in {c} {_excerpt(str(v))!r}" for c, v in zip(label_cols, cell, strict=True))
-            raise OutcomeError(f"{where} variant: {what} already appeared in row {seen[key]}; "
-                               "give one row per variant" + (" and segment" if label_cols else ""))
-        seen[key] = i
-        arm = ArmData(variant, ProportionStatistic(imps, clicks), guards)
+        try:
+            checked = _count_row(rec, f"{src.name}: row {i}, column", known, extra, label_cols, seen)
+        except OutcomeError as exc:
+            bad.append(str(exc))
+            continue
+        seen[checked[2]] = i
+        if bad:
+            continue  # the file is refused: only its other bad rows matter now
+        variant, arm = checked[0], checked[1]
         overall[variant] = overall[variant] + arm if variant in overall else arm
         if segment:
             seg_value = str(_label(rec[segment]))
             by_arm = per_segment.setdefault(seg_value, {})
             by_arm[variant] = by_arm[variant] + arm if variant in by_arm else arm
+    if bad:
+        raise OutcomeError(bad[0], bad[:ERROR_CAP], max(0, len(bad) - ERROR_CAP))
 
     order = list(variants) if variants is not None else list(overall)
     missing = [v for v in order if v not in overall]
@@ -496,14 +528,8 @@ def load_events(path: Paths | Source, segment: str | None = None, variants: Sequ
         if total == 0:
             raise OutcomeError(f"{src.name}: has a header but no rows")
         bad = [sum(r[6 + i] for r in by_day) for i in range(len(checks))]
-        for (column, cond), count in zip(checks.items(), bad, strict=True):
-            if count:
-                con.execute("SET threads = 1")  # a single-threaded scan numbers rows in file order
-                row, value = run(
-                    f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST({src.col(column)} AS VARCHAR) AS v, "
-                    f"* FROM {table}) WHERE {cond} LIMIT 1").fetchone()
-                raise OutcomeError(f"{src.name}: row {row}, column {column}: {_explain(column, value, known)}"
-                                   + (f" ({count - 1} more rows like it)" if count > 1 else ""))
+        if any(bad):
+            raise _bad_event_rows(src, run, con, checks, bad, known)
         outside_rows = sum(r[5] for r in by_day)
         skipped = {"outside the experiment window": outside_rows} if outside_rows else {}
         daily = [{"day": d.isoformat(), "variant": v, "impressions": int(n), "clicks": int(c or 0)}
@@ -519,10 +545,11 @@ def load_events(path: Paths | Source, segment: str | None = None, variants: Sequ
         missing_ids = con.execute(f"SELECT sum(n) FROM per_user WHERE {user_bad}").fetchone()[0]
         if missing_ids:
             con.execute("SET threads = 1")
-            row = run(f"SELECT rn FROM (SELECT row_number() OVER () AS rn, {user} AS user_id FROM {table}) "
-                      f"WHERE {user_bad} LIMIT 1").fetchone()[0]
-            raise OutcomeError(f"{src.name}: row {row}, column user_id: is empty"
-                               + (f" ({missing_ids - 1} more rows like it)" if missing_ids > 1 else ""))
+            rows = [r[0] for r in run(f"SELECT rn FROM (SELECT row_number() OVER () AS rn, {user} AS user_id "
+                                      f"FROM {table}) WHERE {user_bad} ORDER BY rn LIMIT {ERROR_CAP}").fetchall()]
+            listed = [f"{src.name}: row {r}, column user_id: is empty" for r in rows]
+            raise OutcomeError(listed[0] + (f" ({missing_ids - 1} more rows like it)" if missing_ids > 1 else ""),
+                               listed, max(0, int(missing_ids) - len(listed)))
         sums = "count(*), sum(c), sum(c * c), sum(n), sum(n * n), sum(c * n)"
         if segment:
             agg = con.execute(f"SELECT variant, seg, {sums} FROM per_user GROUP BY variant, seg").fetchall()
@@ -564,6 +591,41 @@ def load_events(path: Paths | Source, segment: str | None = None, variants: Sequ
             by_seg.setdefault(r[1], {})[r[0]] = _ratio(r[2:])
         segments = {s: [ArmData(v, d[v]) for v in order if v in d] for s, d in by_seg.items()}
     return Dataset("events", arms, segments, rows=total, skipped=skipped, notes=notes, daily=daily)
+
+
+def _bad_event_rows(src: Source, run: Callable[[str], duckdb.DuckDBPyConnection],
+                    con: duckdb.DuckDBPyConnection, checks: dict[str, str], counts: Sequence[int],
+                    known: Sequence[str] | None) -> OutcomeError:
+    """The error for an events file with invalid rows: the first bad column's first row as the message (and
+    how many rows share it), and every bad row in file order, up to ``ERROR_CAP``, in ``errors``."""
+    con.execute("SET threads = 1")  # a single-threaded scan numbers rows in file order
+    columns = list(checks)
+    values = ", ".join(f"CAST({src.col(c)} AS VARCHAR) AS v{i}" for i, c in enumerate(columns))
+    flags = ", ".join(f"coalesce({cond}, FALSE) AS f{i}" for i, cond in enumerate(checks.values()))
+    any_bad = " OR ".join(f"f{i}" for i in range(len(columns)))
+    found = run(f"SELECT rn, {', '.join(f'v{i}' for i in range(len(columns)))}, "
+                f"{', '.join(f'f{i}' for i in range(len(columns)))}, count(*) OVER () AS total "
+                f"FROM (SELECT row_number() OVER () AS rn, {values}, {flags} FROM {src.table()}) "
+                f"WHERE {any_bad} ORDER BY rn LIMIT {ERROR_CAP}").fetchall()
+    n = len(columns)
+    listed: list[str] = []
+    first: dict[str, str] = {}
+    for r in found:
+        for i, column in enumerate(columns):
+            if r[1 + n + i]:
+                text = f"{src.name}: row {r[0]}, column {column}: {_explain(column, r[1 + i], known)}"
+                first.setdefault(column, text)
+                listed.append(text)
+                break  # one line per row: its first bad column
+    column, count = next((c, k) for c, k in zip(columns, counts, strict=True) if k)
+    message = first.get(column)
+    if message is None:  # that column's first bad row is past the cap
+        row, value = run(f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST({src.col(column)} AS VARCHAR) "
+                         f"AS v, * FROM {src.table()}) WHERE {checks[column]} LIMIT 1").fetchone()
+        message = f"{src.name}: row {row}, column {column}: {_explain(column, value, known)}"
+    total = int(found[0][-1]) if found else 0
+    return OutcomeError(message + (f" ({count - 1} more rows like it)" if count > 1 else ""),
+                        listed or [message], max(0, total - len(listed)))
 
 
 def _ratio(r: Sequence[Any]) -> RatioStatistic:

@@ -88,7 +88,8 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
            progress: Callable[[int, int], None] | None = None, free_memory: int | None = None,
            device: str | None = None) -> RenderResult:
     """Render one rank-up video for one user. ``backend`` is a name (``BackendName``) or a ``Backend``;
-    ``device`` (``cpu`` to run a Wan backend without CUDA) is used only with a name."""
+    ``device`` (``cpu`` to run a Wan backend without CUDA) is used only with a name. ``progress(done, total)``
+    gets each denoising step of a model background made now, then each composited frame (1 to the frame count)."""
     t_start = time.perf_counter()
     out = _check_out(Path(out))
     if event.event != variant.scenario:
@@ -193,6 +194,8 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
                     frame = mixed.astype(np.uint8)
             if f in sample_at:
                 sampled[f] = frame
+            if progress is not None:  # the CPU's share of a render: a motion render is all frames
+                progress(f + 1, size.frames)
             yield frame
 
     t2 = time.perf_counter()

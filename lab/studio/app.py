@@ -81,6 +81,31 @@ def text(value: Any) -> str:
     return re.sub(r"([\\`*_\[\]|~])", r"\\\1", html.escape(str(value), quote=False))
 
 
+class RenderSteps:
+    """A render's ``progress(done, total)`` as labelled progress: denoising steps of a model background, then the
+    frames composited on the CPU (the pipeline's order); ``report(fraction, desc)`` gets each update.
+
+    A model render starts in steps; the count starting again (after the steps reached their total) means frames.
+    A motion render, or a model background from the cache, reports only frames.
+    """
+
+    def __init__(self, report: Callable[[float, str], None], model: bool, label: str = "") -> None:
+        self.report, self.unit, self.label = report, "denoising step" if model else "frame", label
+        self.last = (0, 0)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.unit != "frame" and (done <= self.last[0] or total != self.last[1] and self.last[0] == self.last[1]
+                                     and self.last[0]):
+            self.unit = "frame"
+        self.last = (done, total)
+        self.report(done / max(total, 1), f"{self.label}{self.unit} {done}/{total}")
+
+
+def _row_part(name: str, line: str) -> str:
+    """A bad-row line without the server's upload path: "row 3, column clicks: …" (the file is named above)."""
+    return re.sub(r"\S*/" + re.escape(name), name, line).removeprefix(f"{name}: ")
+
+
 def designer_message(exc: LabError) -> str:
     """A refusal in a designer's words: what, and the fix unless it names a CLI flag or a command."""
     fix = exc.fix or ""
@@ -299,10 +324,11 @@ class Handlers:
             if progress is not None:
                 progress((n, len(chosen)), desc=f"rendering {variant_id} ({n + 1} of {len(chosen)})")
 
-            def step(done: int, total: int, _n: int = n, _id: str = variant_id) -> None:
+            def report(fraction: float, desc: str, _n: int = n) -> None:
                 if progress is not None:
-                    progress((_n + done / max(total, 1), len(chosen)), desc=f"{_id}: denoising step {done}/{total}")
+                    progress((_n + fraction, len(chosen)), desc=desc)
 
+            step = RenderSteps(report, backend in MODEL_BACKENDS, f"{variant_id}: ")
             p, cached = self.render(v, event, backend, level, progress=step)
             out[f"cmp_video_{i}"] = p.video
             out[f"cmp_info_{i}"] = f"**{v.id}** `{v.version}` · " + self.summary(p.sidecar, cached)
@@ -405,6 +431,11 @@ class Handlers:
             lines += [f"- {text(name)}: {text(what)}" for name, what in bad[:ERROR_CAP]]
             if len(bad) > ERROR_CAP:
                 lines.append(f"- … and {len(bad) - ERROR_CAP} more")
+            for name, exc in errors[:ERROR_CAP]:
+                rows = getattr(exc, "details", [])
+                if len(rows) > 1:  # every bad row of the file (up to the ingest cap), so one upload fixes all
+                    lines.append(f"\n{text(name)}, every bad row:")
+                    lines += [f"- {text(_row_part(name, row))}" for row in rows]
         return {**self.exp_overview(key), "ingest_info": "\n".join(lines)}
 
     def simulate(self, key: str, ctr: str, daily: Any, days: Any) -> dict[str, Any]:
@@ -866,9 +897,10 @@ def build_demo(cfg: config.LabConfig) -> gr.Blocks:
 
         @shows_errors
         def preview(values: dict[Any, Any], progress: gr.Progress = gr.Progress()) -> dict[Any, Any]:
-            def step(done: int, total: int) -> None:
-                progress((done, total), desc="denoising step")
+            def report(fraction: float, desc: str) -> None:
+                progress(fraction, desc=desc)
 
+            step = RenderSteps(report, values[backend] in MODEL_BACKENDS)
             return shown(h.preview(values[variant_id], values_of(values, form), values_of(values, event),
                                    backend=values[backend], level=values[level], size=values[size], progress=step))
 

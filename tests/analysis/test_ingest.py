@@ -170,3 +170,43 @@ def test_event_segments(tmp_path):
         parts = [a.stat for s in data.segments.values() for a in s if a.variant == arm.variant]
         assert sum(p.impressions for p in parts) == arm.stat.impressions
     json.dumps(analyze(data.arms, segments=data.segments).to_dict(), allow_nan=False)
+
+
+def raised(path, **kw) -> OutcomeError:
+    with pytest.raises(OutcomeError) as info:
+        load(path, **kw)
+    return info.value
+
+
+def test_counts_file_lists_every_bad_row(tmp_path):
+    p = write(tmp_path, "c.csv", "variant,impressions,clicks\nv1,100,5\nv1,100,500\nv2,x,5\nv3,100,5\n,100,5\n")
+    exc = raised(p)
+    assert str(exc) == f"{p}: row 2, column clicks: 500 clicks is more than 100 impressions"
+    assert exc.lines() == [f"{p}: row 2, column clicks: 500 clicks is more than 100 impressions",
+                           f"{p}: row 3, column impressions: 'x' is not a whole number",
+                           f"{p}: row 5, column variant: is empty"]
+
+
+def test_events_file_lists_every_bad_row_in_file_order(tmp_path):
+    p = write(tmp_path, "e.csv", "user_id,variant,timestamp,clicked\nu1,v1,2026-11-01T10:00:00,0\n"
+                                 "u2,v1,2026-11-01T10:00:00,2\nu3,v1,yesterday,0\nu4,v9,2026-11-01T10:00:00,1\n"
+                                 "u5,v2,2026-11-01T10:00:00,1\n")
+    exc = raised(p, variants=["v1", "v2"])
+    assert str(exc).startswith(f"{p}: row 4, column variant: unknown variant 'v9'")  # as before: first column first
+    assert [line.split(": ", 2)[1] for line in exc.lines()] == [
+        "row 2, column clicked", "row 3, column timestamp", "row 4, column variant"]
+    assert "'2' is not 0 or 1" in exc.lines()[0] and "'yesterday' is not a timestamp" in exc.lines()[1]
+
+
+@pytest.mark.parametrize("kind", ["counts", "events"])
+def test_bad_rows_past_the_cap_are_counted(tmp_path, kind):
+    if kind == "counts":
+        body = "variant,impressions,clicks\n" + "".join(f"v{i},10,11\n" for i in range(200)) + "ok,10,1\n"
+    else:
+        body = "user_id,variant,timestamp,clicked\n" + "".join(
+            f"u{i},v1,2026-11-01T10:00:00,{'7' if i % 2 else '0'}\n" for i in range(400))
+    exc = raised(write(tmp_path, f"{kind}.csv", body))
+    assert len(exc.errors) == 50 and exc.more == 150
+    assert exc.lines()[-1] == "and 150 more"
+    assert [int(line.split("row ")[1].split(",")[0]) for line in exc.errors] == (
+        list(range(1, 51)) if kind == "counts" else list(range(2, 101, 2)))

@@ -110,3 +110,12 @@ def test_a_name_no_font_can_draw_is_reported_without_the_name(tmp_path, cache):
     assert "the user's name has 2 character(s) no installed font can draw (they show as boxes); install a font " \
            "that covers them" in r.warnings
     assert "\U0001E900" not in json.dumps(r.warnings, ensure_ascii=False) and "Ann" not in json.dumps(r.warnings)
+
+
+def test_a_motion_render_reports_each_frame_it_composites(tmp_path, cache):
+    v = small("v1-fast-sprint")
+    calls = []
+    r = render(v, event_for(v.scenario), tmp_path / "out.mp4", backend="motion", cache=cache,
+               logo_root=REPO / "variants", progress=lambda done, total: calls.append((done, total)))
+    assert r.frames == 25 and probe(tmp_path / "out.mp4")["frames"] == 25
+    assert calls == [(f, 25) for f in range(1, 26)]  # one call per frame, in order, up to the frame total

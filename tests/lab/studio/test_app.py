@@ -115,3 +115,26 @@ def test_lab_errors_become_page_messages():
     with pytest.raises(gr.Error, match="arms must be a whole number from 2 to 100"):
         shows_errors(power)(0.23, 0.1, 0.05, 0.8, 0, 5000)
     assert "per arm" in shows_errors(power)(0.23, 0.1, 0.05, 0.8, 3, 5000)
+
+
+def test_compare_on_the_cpu_reports_frames_up_to_the_total(lab_env, tmp_path):
+    from lab.studio.app import RenderSteps
+
+    h = Handlers.from_config(copy_variants(tmp_path / "v", {"v1-fast-sprint"}))
+    seen = []
+    event = {"user": "", "old_rank": 3, "new_rank": 2, "rival": "", "challenge": "", "locale": "en"}
+    outs = list(h.compare(["v1-fast-sprint"], event, "landscape", "motion", "4",
+                          progress=lambda value, desc: seen.append((value, desc))))
+    assert outs[-1]["cmp_video_0"]
+    frames = [d for _, d in seen if "frame" in d]
+    assert frames[0] == "v1-fast-sprint: frame 1/49" and frames[-1] == "v1-fast-sprint: frame 49/49"
+    assert len(frames) == 49 and not any("denoising" in d for _, d in seen)
+    fractions = [v[0] for v, d in seen if "frame" in d]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+    # A model render: its steps first, then its frames, each labelled.
+    labels = []
+    steps = RenderSteps(lambda f, d: labels.append(d), model=True)
+    for done, total in [(1, 2), (2, 2), (1, 3), (2, 3), (3, 3)]:
+        steps(done, total)
+    assert labels == ["denoising step 1/2", "denoising step 2/2", "frame 1/3", "frame 2/3", "frame 3/3"]

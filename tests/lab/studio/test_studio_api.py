@@ -178,6 +178,14 @@ def test_experiments_create_plan_status_simulate_and_bad_files(app, tmp_path):
     assert "bad1.csv" in out["ingest-info"] and "bad2.csv" in out["ingest-info"]
     assert "row 2" in out["ingest-info"] and str(tmp_path) not in out["ingest-info"]
 
+    many = tmp_path / "many.csv"  # three bad rows: all three are listed, so one upload fixes the file
+    many.write_text("variant,impressions,clicks\nv2-slow-motion,100,500\nnobody,100,5\nv3-rival-ghost,x,5\n")
+    info = page.call("ingest", **{"exp-key": "cta-test", "outcome-files": [handle_file(many)]})["ingest-info"]
+    assert "many.csv, every bad row:" in info and str(tmp_path) not in info
+    assert "- row 1, column clicks: 500 clicks is more than 100 impressions" in info
+    assert "- row 2, column variant: unknown variant" in info
+    assert "- row 3, column impressions: 'x' is not a whole number" in info
+
     out = page.call("simulate", **{"exp-key": "cta-test", "sim-ctr": "v2-slow-motion=0.3, v3-rival-ghost=0.36",
                                    "label:Per day": 400, "label:Days": 3})
     assert "SIMULATED" in out["ingest-info"] and "SIMULATED" in out["exp-overview"]
@@ -234,3 +242,57 @@ def test_markdown_text_is_escaped():
 
     shown = text("<img src=x onerror=alert(1)> | *bold*")
     assert "<img" not in shown and "&lt;img" in shown and r"\|" in shown and r"\*bold\*" in shown
+
+
+def test_logo_upload_stores_a_hashed_png_and_refuses_bad_files(app, tmp_path):
+    import hashlib
+
+    from gradio_client import handle_file
+    from PIL import Image
+
+    page, cfg = app
+    page.call("load_variant", variant="v2-slow-motion")
+    upload = tmp_path / "Ana's team logo.png"
+    Image.new("RGBA", (64, 32), (200, 30, 30, 255)).save(upload)
+    out = page.call("upload_logo", **{"label:Upload logo": handle_file(upload)})
+    rel = out["Logo (in the library's assets)"]
+    stored = cfg.variants_dir / rel
+    assert rel.startswith("assets/logo-") and "Ana" not in rel and stored.is_file()
+    assert rel == f"assets/logo-{hashlib.sha256(stored.read_bytes()).hexdigest()[:12]}.png"
+    with Image.open(stored) as img:
+        assert img.format == "PNG" and img.size == (64, 32)
+    saved = page.call("save", author="dana", note="logo")
+    assert "Saved" in saved["save-info"]
+    assert VariantLibrary(cfg.variants_dir).load("v2-slow-motion").brand.logo == rel
+
+    before = sorted(p.name for p in (cfg.variants_dir / "assets").iterdir())
+    text_file = tmp_path / "logo.png"
+    text_file.write_text("not an image")
+    huge = tmp_path / "huge.png"
+    Image.new("L", (5000, 5000)).save(huge)
+    for bad, said in ((text_file, "not a PNG, JPEG or WebP image"), (huge, "5000×5000 pixels")):
+        with pytest.raises(Exception) as info:
+            page.call("upload_logo", **{"label:Upload logo": handle_file(bad)})
+        message = str(info.value)
+        assert said in message and "4096x4096" in message and "--" not in message and "Traceback" not in message
+    assert sorted(p.name for p in (cfg.variants_dir / "assets").iterdir()) == before  # nothing stored
+
+
+def test_reload_theirs_after_a_conflict_shows_their_version_and_builds_on_it(app):
+    page, cfg = app
+    lib = VariantLibrary(cfg.variants_dir)
+    page.call("load_variant", variant="v2-slow-motion")
+    mine = lib.load("v2-slow-motion")
+    theirs = lib.save(with_changes(mine, cta__en="Their words"), base=mine.version, author="someone")
+    clash = page.call("save", **{"cta-en": "My words"}, author="dana", note="mine")
+    assert "Nothing was written" in clash["save-info"]
+
+    out = page.call("reload_theirs", variant="v2-slow-motion")
+    assert out["cta-en"] == "Their words" and out["save-info"].startswith("Reloaded the latest version")
+    assert lib.load("v2-slow-motion").version == theirs.short
+    # The base moved to theirs: an edit now saves on top of it instead of clashing again.
+    saved = page.call("save", template="Slow motion to #{{new_rank}}, silver glow", author="dana", note="on theirs")
+    assert saved["save-info"].startswith("Saved")
+    now = lib.load("v2-slow-motion")
+    assert now.cta["en"] == "Their words" and now.prompt_template == "Slow motion to #{{new_rank}}, silver glow"
+    assert [h.short for h in lib.history("v2-slow-motion")[:2]] == [now.version, theirs.short]
