@@ -8,10 +8,11 @@ import reprlib
 class LabError(Exception):
     """Bad input or a refused operation; the CLI prints it on one line and exits 2."""
 
-    def __init__(self, where: str, what: str, fix: str | None = None) -> None:
+    def __init__(self, where: str, what: str, fix: str | None = None, details: list[str] | None = None) -> None:
         self.where = where
         self.what = what
         self.fix = fix
+        self.details = list(details or [])  # e.g. every bad row of a file (capped); a front end may list them
         message = f"{where}: {what}" if where else what
         if fix:
             message += f"; {fix}"

@@ -174,10 +174,9 @@ class OutcomeStore:
                     prep = self._prepare(exp, path, by_bytes, by_digest)
                 except OutcomeError as exc:
                     total = len(exc.errors) + exc.more
-                    err = LabError("outcomes", str(exc), nothing + (
-                        f"; the file has {total:,} bad rows in all" if total > 1 else ""))
-                    err.details = exc.lines()  # every bad row, up to the cap, for the studio to list
-                    raise err from None
+                    raise LabError("outcomes", str(exc), nothing + (
+                        f"; the file has {total:,} bad rows in all" if total > 1 else ""),
+                        details=exc.lines()) from None
                 if kind and prep.kind != kind and prep.duplicate_of is None:
                     held = f"experiment {exp.key} already holds {kind}" if manifest else f"{paths[0]} is {kind}"
                     raise LabError("outcomes", f"{path} is a {prep.kind} file but {held}",

@@ -432,7 +432,7 @@ class Handlers:
             if len(bad) > ERROR_CAP:
                 lines.append(f"- … and {len(bad) - ERROR_CAP} more")
             for name, exc in errors[:ERROR_CAP]:
-                rows = getattr(exc, "details", [])
+                rows = exc.details
                 if len(rows) > 1:  # every bad row of the file (up to the ingest cap), so one upload fixes all
                     lines.append(f"\n{text(name)}, every bad row:")
                     lines += [f"- {text(_row_part(name, row))}" for row in rows]
