@@ -41,7 +41,8 @@ def test_tiny_wan_renders_end_to_end_and_is_labelled(tiny_backend, tmp_path, cac
     steps = []
     r = render(v, event_for("rank_up"), tmp_path / "t.mp4", backend=tiny_backend, cache=cache,
                progress=lambda i, n: steps.append((i, n)))
-    assert steps == [(1, 2), (2, 2)]
+    # The denoising steps, then each composited frame (the studio's progress bar shows both).
+    assert steps == [(1, 2), (2, 2)] + [(f, r.frames) for f in range(1, r.frames + 1)]
     assert (r.backend, r.random_weights, r.prompt_sent_to_model) == ("tiny-wan", True, True)
     info = probe(tmp_path / "t.mp4")
     assert (info["codec"], info["pix_fmt"], info["width"], info["height"], info["frames"]) == ("h264", "yuv420p",
