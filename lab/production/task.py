@@ -17,6 +17,7 @@ from typing import Any
 from lab.errors import EventError, LabError, OutOfMemory
 from lab.experiments.privacy import hash_id
 from lab.library.events import RankEvent, parse_event
+from lab.library.variant import MAX_LEVEL
 from lab.production.choose import Choice, VariantChooser
 from lab.production.ledger import Ledger, event_hash, now_iso
 from lab.production.poster import poster_from_mp4
@@ -28,7 +29,6 @@ from lab.render.pipeline import render
 log = logging.getLogger("lab.production")
 
 # What happened to one delivery of an event.
-TOP_LEVEL = 4  # the default ladder's last rung (motion background); a render clamps to its own ladder
 RENDERED, DUPLICATE, BUSY, INVALID, FAILED, PUSH_FAILED = (
     "rendered", "duplicate", "busy", "invalid", "failed", "push_failed")
 
@@ -160,7 +160,8 @@ class EventTask:
                        t0: float) -> Outcome:
         if attempt < self.settings.render_retries:
             failed_at = level if level is not None else self.settings.level
-            next_level = min((failed_at if failed_at is not None else 0) + 1, TOP_LEVEL)
+            # The default ladder's last rung; a render clamps to its own ladder.
+            next_level = min((failed_at if failed_at is not None else 0) + 1, MAX_LEVEL)
             raise RetryLater(next_level, attempt + 1, self.settings.retry_backoff_s * 2 ** attempt, str(exc))
         reason = f"out of memory after {attempt + 1} attempts: {exc}"
         self.ledger.dead_letter(key, {"stage": "render", "source": source, "reason": reason})
