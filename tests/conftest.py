@@ -127,3 +127,16 @@ def serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path | None = None
                 proc.wait(5)
 
     return running()
+
+
+def mlflow_server(store: Path):
+    """A real ``mlflow server`` on 127.0.0.1 over a sqlite store in ``store``: (url, context manager that runs it)."""
+    import sys
+
+    port = free_port()
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    cmd = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+           "--backend-store-uri", f"sqlite:///{store / 'server.db'}",
+           "--artifacts-destination", (store / "server-artifacts").as_uri(), "--workers", "1"]
+    url = f"http://127.0.0.1:{port}"
+    return url, serve(cmd, f"{url}/health", env)

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,7 @@ from lab.experiments import export as export_mod
 from lab.experiments import tracking
 from lab.experiments.outcomes import OutcomeStore
 from lab.experiments.workflow import export, rollback, track
-from tests.conftest import REPO, free_port, serve
+from tests.conftest import REPO, free_port, mlflow_server
 
 KEY = "seed-v1-v2-v3"
 # Past the plan's 6,582 per arm, so a fixed-horizon analysis is read and ships v3.
@@ -52,16 +51,6 @@ def stalled_listener():
         s.bind(("127.0.0.1", 0))
         s.listen(16)
         yield f"http://127.0.0.1:{s.getsockname()[1]}"
-
-
-def mlflow_server(store: Path):
-    port = free_port()
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-    cmd = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-           "--backend-store-uri", f"sqlite:///{store / 'server.db'}",
-           "--artifacts-destination", (store / "server-artifacts").as_uri(), "--workers", "1"]
-    url = f"http://127.0.0.1:{port}"
-    return url, serve(cmd, f"{url}/health", env)
 
 
 def test_configure_bounds_mlflow_own_timeout_and_retries(lab_env, monkeypatch):

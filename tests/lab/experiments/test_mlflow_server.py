@@ -1,10 +1,7 @@
 """The same code against a real `mlflow server` on 127.0.0.1 (a free port), started and stopped here."""
 
 import json
-import os
-import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -12,20 +9,15 @@ from lab.experiments import tracking
 from lab.experiments.export import prompt_name
 from lab.experiments.outcomes import OutcomeStore, analyze_experiment
 from lab.experiments.workflow import export, track
-from tests.conftest import free_port, serve
+from tests.conftest import mlflow_server as start_mlflow_server
 
 KEY = "seed-v1-v2-v3"
 
 
 @pytest.fixture
 def mlflow_server(tmp_path):
-    port = free_port()
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-    cmd = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-           "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-           "--artifacts-destination", (tmp_path / "server-artifacts").as_uri(), "--workers", "1"]
-    url = f"http://127.0.0.1:{port}"
-    with serve(cmd, f"{url}/health", env):
+    url, running = start_mlflow_server(tmp_path)
+    with running:
         yield url, tmp_path
 
 
