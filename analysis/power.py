@@ -11,6 +11,15 @@ from statistics import NormalDist
 _NORMAL = NormalDist()
 
 
+def _quantile(p: float) -> float:
+    """The standard normal quantile; +-inf where p rounds to 1 or 0 (an alpha of 1e-300), as scipy's ppf."""
+    if p >= 1.0:
+        return math.inf
+    if p <= 0.0:
+        return -math.inf
+    return _NORMAL.inv_cdf(p)
+
+
 @dataclass(frozen=True)
 class PowerPlan:
     baseline: float
@@ -46,8 +55,7 @@ def n_per_arm(p1: float, p2: float, alpha: float = 0.05, power: float = 0.8) -> 
         raise ValueError(f"rates must be strictly between 0 and 1, got {p1} and {p2}")
     if p1 == p2:
         raise ValueError("the two rates are equal: no sample size can detect a zero effect")
-    za = _NORMAL.inv_cdf(1 - alpha / 2)
-    zb = _NORMAL.inv_cdf(power)
+    za, zb = _quantile(1 - alpha / 2), _quantile(power)
     pbar = (p1 + p2) / 2
     num = za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
     return num**2 / (p1 - p2) ** 2
