@@ -5,7 +5,7 @@ Random weights give cost, not quality: the pictures are noise, the seconds and b
 Configurations: the seed's (864x480 = 480p snapped to the model's grid, 97 frames, 20 steps, guidance 7.5)
 and the model's native 1280x704 (same frames, steps and guidance), each as published and with the lab's
 speed-ups (guidance on the first half of the steps, its conditional and unconditional passes as one batched
-call through ``lab.render.sampling`` unless --no-cfg-batch, regional torch.compile of the repeated blocks, the
+call through ``lab.render.wan.sampling`` unless --no-cfg-batch, regional torch.compile of the repeated blocks, the
 fastest installed attention backend, VAE decode in bf16); --distilled 1000,757,522 adds a few-step row (the
 loop of the ``wan-distilled`` backend: same architecture, so the same cost per step). Per stage (text encoder,
 denoising, VAE decode) it prints seconds (median of --repeats runs after a warm-up) and peak GPU memory, and the
@@ -92,7 +92,7 @@ def build(scale: str, device: str) -> Any:
     from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
     from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
 
-    from lab.render.tiny_wan import build_tiny_wan
+    from lab.render.wan.tiny import build_tiny_wan
 
     cfg = FULL if scale == "full" else TINY
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
@@ -158,20 +158,15 @@ def run_once(pipe: Any, device: str, width: int, height: int, frames: int, steps
              timesteps: tuple[int, ...] | None = None) -> dict[str, float]:
     """Seconds and peak memory for text encoding, denoising and VAE decoding of one video.
 
-    ``cfg_batch``: the lab's loop with cond + uncond as one call (``lab.render.sampling.cfg_batched_latents``);
+    ``cfg_batch``: the lab's loop with cond + uncond as one call (``lab.render.wan.sampling.cfg_batched_latents``);
     ``timesteps``: the few-step distilled loop (``few_step_latents``; same architecture, so the same cost per step).
     """
     import torch
 
-    from lab.render import sampling
+    from lab.render.wan import sampling
 
     with Stage(device) as enc, torch.no_grad():
         pe, ne = pipe.encode_prompt(PROMPT, NEGATIVE, do_classifier_free_guidance=guidance > 1, device=device)
-
-    def early_cfg(p: Any, i: int, t: Any, kw: dict) -> dict:
-        if cfg_steps is not None and i + 1 == cfg_steps:
-            p._guidance_scale = 1.0  # as lab.render.backgrounds does: no unconditional pass from here on
-        return kw
 
     with Stage(device) as den:
         generator = torch.Generator("cpu").manual_seed(0)
@@ -183,9 +178,9 @@ def run_once(pipe: Any, device: str, width: int, height: int, frames: int, steps
                                                    steps=steps, guidance=guidance, generator=generator,
                                                    cfg_steps=cfg_steps)
         else:
-            latents = pipe(prompt_embeds=pe, negative_prompt_embeds=ne, height=height, width=width,
-                           num_frames=frames, num_inference_steps=steps, guidance_scale=guidance,
-                           output_type="latent", generator=generator, callback_on_step_end=early_cfg).frames
+            latents = sampling.diffusers_frames(pipe, pe, ne, height=height, width=width, num_frames=frames,
+                                                steps=steps, guidance=guidance, generator=generator,
+                                                cfg_steps=cfg_steps, output_type="latent")
     vae = pipe.vae if pipe.vae.dtype == vae_dtype else pipe.vae.to(vae_dtype)
     with Stage(device) as dec, torch.no_grad():
         lat = latents.to(vae.dtype)
@@ -223,8 +218,8 @@ def main() -> None:
     import torch
 
     from lab import config
-    from lab.render.backgrounds import fastest_attention
     from lab.render.degrade import Calibration, latent_tokens, transformer_forwards
+    from lab.render.wan.resident import fastest_attention
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("no CUDA GPU here: nothing measured (run on a GPU machine, or --scale tiny --device cpu)")
@@ -247,7 +242,7 @@ def main() -> None:
     compiled = False
     rows: list[dict[str, Any]] = []
 
-    from lab.render.sampling import parse_timesteps
+    from lab.render.wan.sampling import parse_timesteps
 
     distilled = parse_timesteps(args.distilled, "--distilled") if args.distilled else None
 

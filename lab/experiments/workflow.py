@@ -313,27 +313,9 @@ def save_logo(variants: Any, upload: Path) -> str:
 
 def backend_availability() -> dict[str, str | None]:
     """Each background backend's name and why it cannot run here (None: it can), without loading a model."""
-    import importlib.util
+    from lab.render.backends import availability
 
-    from lab import config
-    from lab.render.backends import BACKENDS, gpu_available
-
-    has = {m: importlib.util.find_spec(m) is not None for m in ("torch", "diffusers")}
-    out: dict[str, str | None] = {}
-    for name in BACKENDS:
-        if name in ("auto", "motion"):
-            out[name] = None
-        elif not (has["torch"] and has["diffusers"]):
-            out[name] = "needs torch and diffusers (pip install -e '.[gpu]')"
-        elif name == "tiny-wan":
-            out[name] = None
-        elif not gpu_available():
-            out[name] = "no CUDA GPU on this machine"
-        elif config.wan_model_dir() is None:
-            out[name] = f"no local Wan2.2 weights (set {config.ENV_WAN_MODEL})"
-        else:
-            out[name] = None
-    return out
+    return availability()
 
 
 def create_experiment(experiments: ExperimentLibrary, key: str, scenario: str, arms: list[tuple[str, float]],

@@ -22,15 +22,17 @@ from lab.errors import LabError, OutOfMemory
 from lab.library.events import RankEvent
 from lab.library.variant import Variant
 from lab.render.backends import RANDOM_WEIGHTS_LABEL, Backend, make_backend
-from lab.render.backgrounds import Background, BackgroundRequest, DraftBatch, MotionBackend, WanBackend
+from lab.render.background import Background, BackgroundRequest
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.degrade import choose_level, free_gpu_bytes
 from lab.render.encode import contact_sheet, encode_mp4
+from lab.render.motion_backend import MotionBackend
 from lab.render.overlay import CROSSFADE_S, EndCard, Overlay, dimmed_frames
 from lab.render.sound import RATE as SOUND_RATE
 from lab.render.sound import TARGET_LUFS
 from lab.render.sound import track as sound_track
 from lab.render.text import missing_glyphs
+from lab.render.wan.backend import DraftBatch, WanBackend
 from lab.render.yuv import yuv420_to_rgb
 from lab.storage import atomic_write_text
 

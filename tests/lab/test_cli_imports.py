@@ -10,6 +10,8 @@ from tests.conftest import REPO
 
 # Packages that only the commands which use them may import (each costs from 0.3 s to several seconds).
 HEAVY = {"torch", "gradio", "mlflow", "scipy", "diffusers", "transformers", "plotly", "celery"}
+# Not needed to parse a command or read YAML either: the backend names come from a table that imports no arrays.
+ARRAYS = {"numpy", "pandas"}
 
 
 def imported_modules(*args: str) -> set[str]:
@@ -29,7 +31,15 @@ def imported_modules(*args: str) -> set[str]:
                          ids=["help", "variants-validate", "experiments-list"])
 def test_light_commands_import_no_heavy_package(args):
     loaded = {name.split(".")[0] for name in imported_modules("-m", "lab", *args)}
-    assert loaded & HEAVY == set()
+    assert loaded & (HEAVY | ARRAYS) == set()
+
+
+def test_the_backend_table_is_light():
+    """``--backend``'s choices, the studio's menu and the queues' routing read the table: it imports no model
+    stack and no array library; each backend's module is imported only when one is made."""
+    loaded = imported_modules("-c", "import lab.cli, lab.render.backends as b; b.BACKENDS, b.gpu_backends()")
+    assert {name.split(".")[0] for name in loaded} & (HEAVY | ARRAYS) == set()
+    assert not {name for name in loaded if name.startswith(("lab.render.wan", "lab.render.motion"))}
 
 
 def test_the_check_sees_a_heavy_import():

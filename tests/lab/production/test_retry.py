@@ -8,7 +8,7 @@ from lab.errors import OutOfMemory
 from lab.production import embedded
 from lab.production.ledger import Ledger, read_jsonl
 from lab.production.task import FAILED, RENDERED
-from lab.render.backgrounds import MotionBackend
+from lab.render.motion_backend import MotionBackend
 from tests.lab.production.conftest import rank_events
 
 

@@ -46,7 +46,7 @@ def test_explicit_level_renders_smaller(tmp_path, cache):
 
 
 def test_automatic_level_from_free_memory_is_recorded(tmp_path, cache):
-    from lab.render.backgrounds import MotionBackend
+    from lab.render.motion_backend import MotionBackend
 
     class GpuLike(MotionBackend):
         sends_prompt = True  # behaves like a model backend for level choice

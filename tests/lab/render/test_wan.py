@@ -8,9 +8,10 @@ import pytest
 from lab import config
 from lab.errors import LabError
 from lab.render.backends import make_backend
-from lab.render.backgrounds import WanBackend, check_model_dir
 from lab.render.encode import probe
 from lab.render.pipeline import render
+from lab.render.wan.backend import WanBackend
+from lab.render.wan.files import check_model_dir
 from tests.lab.render.conftest import event_for, small
 
 TINY = {"generation__width": 64, "generation__height": 64, "generation__fps": 8, "generation__duration_s": 1.0,
@@ -91,7 +92,9 @@ def test_auto_falls_back_to_motion_with_a_notice(monkeypatch):
     monkeypatch.setattr("lab.render.backends.gpu_available", lambda: False)
     backend, notice = make_backend("auto")
     assert backend.name == "motion"
-    assert notice == "no GPU here: using the motion background (the model needs CUDA)"
+    assert notice == "using the motion background; wan: no CUDA GPU on this machine"
     monkeypatch.setattr("lab.render.backends.gpu_available", lambda: True)
     backend, notice = make_backend("auto")
-    assert backend.name == "motion" and notice.startswith("Wan weights unavailable (wan backend: no model directory")
+    assert backend.name == "motion" and notice.startswith("using the motion background; wan: no local weights (wan "
+                                                          "backend: no model directory is configured; set "
+                                                          "HIGHLIGHT_LAB_WAN_MODEL")

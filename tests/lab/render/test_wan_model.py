@@ -13,10 +13,11 @@ from lab import config
 from lab.errors import LabError
 from lab.library.schema import parse_variant
 from lab.library.versions import VariantLibrary
-from lab.render import backgrounds
 from lab.render.backends import make_backend
-from lab.render.backgrounds import LOADS, WanBackend, free_resident, resident_wan
 from lab.render.pipeline import render
+from lab.render.wan import files, resident
+from lab.render.wan.backend import WanBackend
+from lab.render.wan.resident import LOADS, free_resident, resident_wan
 from tests.conftest import REPO
 from tests.lab.render.conftest import event_for, small
 
@@ -112,7 +113,7 @@ def test_cached_prompt_embeddings_are_reused(fresh, tmp_path, cache):
 
 def test_wan_without_cuda_is_refused_unless_cpu_is_asked_for(monkeypatch, tmp_path, capsys):
     from lab.cli import main
-    from lab.render.tiny_wan import ensure_tiny_wan
+    from lab.render.wan.tiny import ensure_tiny_wan
 
     monkeypatch.setenv("HIGHLIGHT_LAB_WAN_MODEL", str(ensure_tiny_wan(config.tiny_wan_dir())))
     with pytest.raises(LabError) as info:
@@ -134,8 +135,8 @@ def test_wan_without_cuda_is_refused_unless_cpu_is_asked_for(monkeypatch, tmp_pa
 @pytest.fixture
 def releases(monkeypatch):
     calls = []
-    real = backgrounds._release_device_memory
-    monkeypatch.setattr(backgrounds, "_release_device_memory", lambda: (calls.append(1), real())[1])
+    real = resident._release_device_memory
+    monkeypatch.setattr(resident, "_release_device_memory", lambda: (calls.append(1), real())[1])
     return calls
 
 
@@ -225,7 +226,7 @@ def test_key_visual_conditions_generation_image_to_video(fresh, tmp_path, cache,
     assert isinstance(res.image_pipeline(), WanImageToVideoPipeline)
     assert res.image_pipeline().transformer is res.pipe.transformer and loads(backend) - before == 1
     settings = json.loads((tmp_path / "k.json").read_text())["model_settings"]
-    digest = backgrounds.file_sha256(library / "assets" / "key.png")
+    digest = files.file_sha256(library / "assets" / "key.png")
     assert settings["pipeline"] == "WanImageToVideoPipeline"
     assert settings["key_visual"] == {"path": "assets/key.png", "sha256": digest}
     assert kv.cache_key != base.cache_key
@@ -261,7 +262,7 @@ def tiny_lora(tmp_path, monkeypatch):
     from diffusers import WanPipeline, WanTransformer3DModel
     from peft import LoraConfig, get_peft_model_state_dict
 
-    from lab.render.tiny_wan import ensure_tiny_wan
+    from lab.render.wan.tiny import ensure_tiny_wan
 
     transformer = WanTransformer3DModel.from_pretrained(ensure_tiny_wan(config.tiny_wan_dir()), subfolder="transformer")
     torch.manual_seed(7)
@@ -283,7 +284,7 @@ def test_style_lora_changes_the_background_and_is_recorded(fresh, tmp_path, cach
     assert len({base.cache_key, styled.cache_key, off.cache_key}) == 3
     assert not np.array_equal(background(cache, styled), background(cache, base))
     assert np.abs(background(cache, off).astype(int) - background(cache, base)).max() <= 1  # scale 0 = no LoRA
-    digest = backgrounds.file_sha256(tiny_lora / backgrounds.LORA_WEIGHTS)
+    digest = files.file_sha256(tiny_lora / files.LORA_WEIGHTS)
     assert json.loads((tmp_path / "b.json").read_text())["model_settings"]["lora"] == {
         "path": "brand-style", "sha256": digest, "scale": 1.0}
     # Back to no LoRA: the adapter is switched off, so the plain variant makes the plain pixels again.

@@ -11,11 +11,11 @@ import torch
 
 from lab import config
 from lab.errors import LabError
-from lab.render import sampling
 from lab.render.backends import BACKENDS, make_backend
-from lab.render.backgrounds import LOADS, free_resident
 from lab.render.pipeline import render, render_drafts
-from lab.render.tiny_wan import ensure_tiny_wan
+from lab.render.wan import sampling
+from lab.render.wan.resident import LOADS, free_resident
+from lab.render.wan.tiny import ensure_tiny_wan
 from tests.conftest import REPO, reorder_tolerance
 from tests.lab.render.conftest import event_for
 from tests.lab.render.test_wan_model import background, tiny

@@ -1,7 +1,9 @@
 """The lab's own denoising loops over a loaded Wan pipeline's components (transformer, scheduler, VAE).
 
 diffusers' ``WanPipeline.__call__`` runs the conditional and the unconditional pass as two transformer calls
-per step, and has no few-step sampler. Two loops here do what it cannot, step for step as it does otherwise:
+per step, and has no few-step sampler. ``diffusers_frames`` calls it (or ``WanImageToVideoPipeline``) as
+published, with guidance stopped after ``cfg_steps``; two loops here do what it cannot, step for step as it
+does otherwise:
 
 - ``cfg_batched_latents``: ``WanPipeline.__call__``'s loop (diffusers 0.42: same latents from the same
   generator, same scheduler steps, same per-token timesteps when ``expand_timesteps``), with the conditional
@@ -27,6 +29,29 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lab.errors import LabError
+
+
+def diffusers_frames(pipe: Any, prompt_embeds: Any, negative_embeds: Any, *, height: int, width: int,
+                     num_frames: int, steps: int, guidance: float, generator: Any, cfg_steps: int | None = None,
+                     on_step: Callable[[int], None] | None = None, image: Any = None, output_type: str = "np") -> Any:
+    """Frames (B, F, H, W, 3) in [0, 1] from the diffusers pipeline's own call; ``image`` for image-to-video;
+    ``output_type="latent"`` stops before the VAE (the GPU benchmark times the decode apart).
+
+    ``cfg_steps``: guidance on the first k steps only (the pipelines read ``_guidance_scale`` at each step).
+    """
+
+    def step_end(pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if cfg_steps is not None and step + 1 == cfg_steps:
+            pipeline._guidance_scale = 1.0  # no unconditional pass from here on
+        if on_step:
+            on_step(step)
+        return kwargs
+
+    extra = {"image": image} if image is not None else {}
+    out = pipe(prompt_embeds=prompt_embeds, negative_prompt_embeds=negative_embeds, height=height, width=width,
+               num_frames=num_frames, num_inference_steps=steps, guidance_scale=guidance, generator=generator,
+               output_type=output_type, callback_on_step_end=step_end, **extra)
+    return out.frames
 
 
 def _check_single_transformer(pipe: Any) -> None:
