@@ -118,7 +118,8 @@ def _compare_all(ordered: Sequence[ArmData], options: Options, segment: str | No
         out.append(ComparisonResult(
             variant=arm.variant, control=control.variant, abs_diff=c.abs_diff, abs_diff_ci_low=lo,
             abs_diff_ci_high=hi, rel_lift=c.rel_lift, rel_lift_ci_low=rel_lo, rel_lift_ci_high=rel_hi, z=c.z,
-            p_value=p, p_value_adjusted=p_adj, significant=c.enough_data and p_adj is not None and p_adj < options.alpha,
+            p_value=p, p_value_adjusted=p_adj,
+            significant=c.enough_data and p_adj is not None and p_adj < options.alpha,
             chance_to_win=g.chance_to_win if g else None, segment=segment, notes=c.notes,
             enough_data=c.enough_data, cuped=adj,
         ))

@@ -21,10 +21,10 @@ import duckdb
 from analysis.ingest.counts import as_count, count_rows
 from analysis.ingest.dataset import COUNT_COLUMNS, EVENT_COLUMNS, PRE_COLUMNS
 from analysis.ingest.errors import OutcomeError, excerpt
+from analysis.ingest.events import event_exprs
 from analysis.ingest.normalise import read_bytes, sql_path, to_parquet
 from analysis.ingest.read import load
 from analysis.ingest.source import Source, connect, detect_kind
-from analysis.ingest.events import event_exprs
 
 KEY_COLUMNS = ("event_id", "impression_id")  # an events file's own id for each impression, first found wins
 
