@@ -165,12 +165,12 @@ def _events_digest(src: Source, keep: list[str]) -> str:
     return hashlib.sha256(f"events\n{','.join(keep)}\n{n}\n{lo}\n{hi}".encode()).hexdigest()
 
 
-def stored_dataset(kind: str, files: Sequence[Path], schema: Schema) -> Any:
+def stored_dataset(kind: str, files: Sequence[Path], schema: Schema, cuped: bool = False) -> Any:
     """Everything stored for an experiment (its files, of one kind), aggregated."""
     from analysis.ingest.dataset import Dataset
 
     if kind == "events":
-        return load(list(files), variants=schema.arms)
+        return load(list(files), variants=schema.arms, cuped=cuped)
     pooled: dict[str, Any] = {}
     rows = 0
     for file in files:

@@ -243,7 +243,8 @@ class OutcomeStore:
             raise LabError(f"experiment {exp.key}", "has no outcomes yet",
                            f"ingest some with `highlight-lab outcomes ingest --experiment {exp.key} FILE`")
         try:
-            return stored_dataset(entries[0]["kind"], [self.data_path(m) for m in entries], schema_of(exp))
+            return stored_dataset(entries[0]["kind"], [self.data_path(m) for m in entries], schema_of(exp),
+                                  cuped=exp.cuped)
         except OutcomeError as exc:
             raise LabError(f"outcomes of {exp.key}", str(exc), "the store does not match the experiment's arms; "
                            "restore it or start a new experiment") from None
@@ -253,10 +254,33 @@ class _NothingNew(Exception):
     """Every event of the file was already stored: the temporary file is discarded."""
 
 
+def experiment_data(exp: Experiment, store: OutcomeStore) -> Dataset:
+    """An experiment's outcomes, aggregated: from its ``source`` tables (inside that database) when the spec
+    names one, else from everything its store lists."""
+    if exp.source is None:
+        return store.dataset(exp)
+    from analysis.warehouse import load_warehouse
+
+    try:
+        return load_warehouse(exp.source, variants=exp.arm_ids, required=exp.segments, cuped=exp.cuped,
+                              timeout_s=config.warehouse_timeout_s())
+    except OutcomeError as exc:
+        raise LabError(f"experiment {exp.key}", str(exc)) from None
+
+
+def analysis_options(exp: Experiment) -> Options:
+    """The spec's alpha, mode, weights, plan (a fixed-horizon test is not read before the plan's sample size per
+    arm) and CUPED choice."""
+    return Options(control=exp.control, alpha=exp.alpha, weights=exp.weights, mode=exp.mode,
+                   mde_rel=exp.plan.mde_rel, power=exp.plan.power, planned_n_per_arm=exp.planned_n_per_arm(),
+                   cuped=exp.cuped)
+
+
 def analyze_experiment(exp: Experiment, store: OutcomeStore) -> tuple[AnalysisResult, Dataset]:
-    """The experiment's analysis over everything in its store, with the spec's alpha, mode, weights and plan
-    (a fixed-horizon test is not read before the plan's sample size per arm)."""
-    data = store.dataset(exp)
-    options = Options(control=exp.control, alpha=exp.alpha, weights=exp.weights, mode=exp.mode,
-                      mde_rel=exp.plan.mde_rel, power=exp.plan.power, planned_n_per_arm=exp.planned_n_per_arm())
-    return analyze(data.arms, options, segments=data.segments or None, notes=data.all_notes()), data
+    """The experiment's analysis over its source tables or everything in its store, with the spec's options."""
+    data = experiment_data(exp, store)
+    try:
+        return analyze(data.arms, analysis_options(exp), segments=data.segments or None,
+                       notes=data.all_notes()), data
+    except ValueError as exc:
+        raise LabError(f"experiment {exp.key}", str(exc)) from None

@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
+from analysis.ingest.errors import OutcomeError
 from analysis.options import MODES
+from analysis.warehouse import WarehouseSource, has_password
 from lab.errors import ExperimentError, LabError, excerpt
 from lab.library.events import SCENARIOS
 from lab.library.schema import ID_RE, Fields, check_id, load_yaml, read_text
@@ -24,7 +26,7 @@ from lab.storage import atomic_write_text, file_lock
 
 STATUSES = ("draft", "running", "stopped", "shipped")
 SPEC_FIELDS = ("key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
-               "seed", "plan", "segments")
+               "seed", "plan", "segments", "source", "cuped")
 NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
 VERSION_RE = re.compile(r"[0-9a-f]{12}")  # fullmatch, like ID_RE
 WEIGHT_TOLERANCE = 1e-6
@@ -59,6 +61,8 @@ class Experiment:
     seed: str = ""  # hashing seed for assignment; the key when empty
     status: str = "draft"
     segments: tuple[str, ...] = ()  # columns of the outcome files the store keeps, to break results down by
+    source: WarehouseSource | None = None  # outcome tables in a database, analysed there instead of the store
+    cuped: bool = False  # regression-adjust with the pre_clicks / pre_impressions columns
 
     @property
     def hash_seed(self) -> str:
@@ -103,7 +107,9 @@ class Experiment:
             "mode": self.mode,
             "seed": self.seed,
             "plan": {"baseline": self.plan.baseline, "mde_rel": self.plan.mde_rel, "power": self.plan.power},
-        } | ({"segments": list(self.segments)} if self.segments else {})
+        } | ({"segments": list(self.segments)} if self.segments else {}) | (
+            {"source": {"url": self.source.url, "impressions": self.source.impressions,
+                        "clicks": self.source.clicks}} if self.source else {}) | ({"cuped": True} if self.cuped else {})
 
 
 def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experiment:
@@ -201,10 +207,38 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
                                                  for c in segments) or len(set(segments)) != len(segments):
         raise ExperimentError(f"{where}: segments", "must be a list of distinct column names such as platform",
                               "lower-case letters, digits and '_', not an outcome or guardrail column")
+    source = parse_source(fields.get("source"), where)
+    cuped = fields.get("cuped", False)
+    if not isinstance(cuped, bool):
+        raise ExperimentError(f"{where}: cuped", f"must be true or false, got {excerpt(cuped)}")
     fields.done()
     return Experiment(key=key, hypothesis=hypothesis, scenario=scenario, arms=tuple(arms), plan=plan,
                       primary_metric=metric, guardrails=tuple(guardrails), alpha=float(alpha), mode=mode,
-                      seed=str(seed), status=status, segments=tuple(segments))
+                      seed=str(seed), status=status, segments=tuple(segments), source=source, cuped=cuped)
+
+
+def parse_source(raw: Any, where: str) -> WarehouseSource | None:
+    """``source: {url, impressions, clicks}``: outcome tables in a database. A password never sits in the spec
+    (a file under git): it comes from the engine's environment, such as ``PGPASSWORD``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"url", "impressions", "clicks"} or not isinstance(raw.get("url"), str):
+        raise ExperimentError(f"{where}: source", "must be {url, impressions, clicks} with url a database URL",
+                              "e.g. source: {url: 'postgresql://lab@db:5432/analytics', impressions: impressions, "
+                              "clicks: clicks}")
+    tables = {k: raw.get(k, k) for k in ("impressions", "clicks")}
+    if not all(isinstance(v, str) for v in tables.values()):
+        raise ExperimentError(f"{where}: source", "impressions and clicks must be table names")
+    source = WarehouseSource(raw["url"], tables["impressions"], tables["clicks"])
+    if has_password(source.url):
+        raise ExperimentError(f"{where}: source.url", "holds a password, and a spec is a file under version control",
+                              "drop it from the URL and set PGPASSWORD (or the engine's own variable) where the "
+                              "lab runs")
+    try:
+        source.check()
+    except OutcomeError as exc:
+        raise ExperimentError(f"{where}: source", str(exc)) from None
+    return source
 
 
 class ExperimentLibrary:
