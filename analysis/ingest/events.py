@@ -161,9 +161,14 @@ def _load(plan: _Plan, con: duckdb.DuckDBPyConnection, variants: Sequence[str] |
     if any(bad):
         raise _bad_event_rows(src, run, con, plan.checks(users=True), dict(zip(checks, bad, strict=True)), plan.known)
     _per_user_table(plan, run)
-    empty_ids = con.execute("SELECT coalesce(sum(n), 0) FROM per_user WHERE bad_id").fetchone()[0]
-    if empty_ids:
-        raise _bad_event_rows(src, run, con, plan.checks(users=True), {"user_id": int(empty_ids)}, plan.known)
+    # An empty or missing id hashes to hash('') or hash(NULL): only then are the ids themselves scanned again.
+    suspect = con.execute("SELECT coalesce(sum(n), 0) FROM per_user WHERE u IN (hash(CAST(NULL AS VARCHAR)), "
+                          "hash(''))").fetchone()[0]
+    if suspect:
+        user_check = plan.checks(users=True)["user_id"]
+        empty_ids = run(f"SELECT count(*) FILTER (WHERE {user_check}) FROM {src.table()}").fetchone()[0]
+        if empty_ids:
+            raise _bad_event_rows(src, run, con, plan.checks(users=True), {"user_id": int(empty_ids)}, plan.known)
     if plan.pre == "columns":
         uneven = con.execute("SELECT count(*) FROM per_user WHERE pc_lo <> pc OR pn_lo <> pn").fetchone()[0]
         if uneven:
@@ -195,12 +200,14 @@ def _timeline(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection], chec
     """Scan 1: rows per day and arm, with invalid and out-of-window rows counted in the same pass."""
     e, outside = plan.e, plan.outside()
     bad_counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in checks.values())
+    # Grouped by the DATE, formatted after: formatting 100M timestamps as text would cost more than the scan.
     by_day = run(f"""
-        SELECT strftime(CAST({e['timestamp']} AS DATE), '%Y-%m-%d') AS day, {e['variant']} AS v, count(*) AS rows,
-               count(*) FILTER (WHERE NOT ({outside})) AS n,
-               sum({e['clicked']}) FILTER (WHERE NOT ({outside})) AS c,
-               count(*) FILTER (WHERE {outside}) AS skipped, {bad_counts}
-        FROM {plan.src.table()} GROUP BY ALL ORDER BY 1, 2
+        SELECT strftime(day, '%Y-%m-%d'), * EXCLUDE (day) FROM (
+            SELECT CAST({e['timestamp']} AS DATE) AS day, {e['variant']} AS v, count(*) AS rows,
+                   count(*) FILTER (WHERE NOT ({outside})) AS n,
+                   sum({e['clicked']}) FILTER (WHERE NOT ({outside})) AS c,
+                   count(*) FILTER (WHERE {outside}) AS skipped, {bad_counts}
+            FROM {plan.src.table()} GROUP BY ALL) ORDER BY day, v
     """).fetchall()
     total = sum(r[2] for r in by_day)
     bad = [sum(r[6 + i] for r in by_day) for i in range(len(checks))]
@@ -215,7 +222,7 @@ def _per_user_table(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection]
     seg = f"CAST({c(plan.segment)} AS VARCHAR)" if plan.segment else "NULL"
     post = f"NOT ({plan.outside()})"
     user = e["user_id"]
-    cols = [f"bool_or({user} IS NULL OR {user} = '') AS bad_id"]
+    cols = []
     if plan.pre == "columns":
         cols += [f"max({e['pre_clicks']}) AS pc", f"min({e['pre_clicks']}) AS pc_lo",
                  f"max({e['pre_impressions']}) AS pn", f"min({e['pre_impressions']}) AS pn_lo"]
@@ -228,8 +235,8 @@ def _per_user_table(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection]
         """)
     run(f"""
         CREATE TEMP TABLE per_user AS
-        SELECT {e['variant']} AS variant, {seg} AS seg, hash({user}) AS u, count(*) AS n, sum({e['clicked']}) AS c,
-               {', '.join(cols)}
+        SELECT {e['variant']} AS variant, {seg} AS seg, hash({user}) AS u, count(*) AS n, sum({e['clicked']}) AS c
+               {''.join(', ' + col for col in cols)}
         FROM {plan.src.table()} WHERE {post} GROUP BY variant, seg, u
     """)
     if plan.pre == "window":

@@ -3,8 +3,11 @@ columns by position, never by its (untrusted) header text."""
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import glob
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +35,7 @@ def connect(read: Sequence[Path] = (), write: Sequence[Path] = (), pushdown: boo
     ("Conversion Error: CSV Error on Line: N"). The loaders rerun a CSV that failed that way without it.
     """
     config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
-              "memory_limit": MEMORY_LIMIT}
-    if spill is not None:
-        config["temp_directory"] = str(spill)
+              "memory_limit": MEMORY_LIMIT, "temp_directory": str(spill or spill_folder())}
     con = duckdb.connect(":memory:", config=config)
     try:
         con.execute("SET enable_progress_bar = false")
@@ -49,6 +50,19 @@ def connect(read: Sequence[Path] = (), write: Sequence[Path] = (), pushdown: boo
     con.execute("SET allowed_paths = $paths", {"paths": allowed})
     con.execute("SET enable_external_access = false")
     return con
+
+
+_SPILL: list[Path] = []
+
+
+def spill_folder() -> Path:
+    """This process's own folder for DuckDB's spill files (removed at exit): a 100M-row aggregation larger than
+    ``MEMORY_LIMIT`` goes to disk instead of failing, and two processes never share spill files."""
+    if not _SPILL:
+        folder = Path(tempfile.mkdtemp(prefix="highlight-lab-duckdb-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _SPILL.append(folder)
+    return _SPILL[0]
 
 
 @dataclass(frozen=True)
