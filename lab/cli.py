@@ -415,20 +415,9 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def _ctr_map(text: str) -> dict[str, float]:
-    out = {}
-    for part in text.split(","):
-        name, _, value = part.partition("=")
-        try:
-            rate = float(value)
-        except ValueError:
-            raise LabError("--ctr", f"{excerpt(part)} is not ARM=RATE", "e.g. --ctr v1=0.23,v2=0.31") from None
-        if not name.strip() or not 0 <= rate <= 1:
-            raise LabError("--ctr", f"{excerpt(part)} is not ARM=RATE with a rate from 0 to 1",
-                           "e.g. --ctr v1=0.23,v2=0.31")
-        if name.strip() in out:
-            raise LabError("--ctr", f"arm {excerpt(name.strip())} is given twice", "give each arm once")
-        out[name.strip()] = rate
-    return out
+    from lab.experiments.spec import parse_arm_values
+
+    return parse_arm_values(text, "--ctr", 0.0, 1.0, "--ctr v1=0.23,v2=0.31")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -441,7 +430,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
-    from lab.experiments.workflow import ingest_and_track
+    from lab.experiments.workflow import ingest_files
 
     lib = _experiments(args)
     exp = lib.load(args.experiment)
@@ -454,10 +443,12 @@ def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
         for notice in joined.notices:
             print(f"notice: {notice}", file=sys.stderr)
         print(f"joined {joined.impressions} impressions and {joined.clicks} clicks into {joined.path}")
+        refused: list[Any] = []
     elif not args.files:
         raise LabError("outcomes ingest", "no files given", "give outcome files, or --impressions and --clicks")
-    else:
-        results, result = ingest_and_track(lib, exp, [Path(f) for f in args.files])
+    else:  # the one ingest rule (the studio's too): each file on its own, every refused one reported
+        report = ingest_files(lib, exp, [Path(f) for f in args.files])
+        results, result, refused = report.added, report.result, report.refused
     if args.json:
         _print_json([r.__dict__ for r in results])
     else:
@@ -465,8 +456,11 @@ def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
             state = "already ingested, skipped" if r.duplicate else f"added {r.rows:,} rows ({r.kind})"
             print(f"{r.file}: {state}" + "".join(f"; skipped {n} rows {w}" for w, n in r.skipped.items())
                   + (f"; dropped columns the lab does not keep: {', '.join(r.dropped)}" if r.dropped else ""))
-        print(f"{exp.key}: {result.decision.headline}")
-    return 0
+        if result is not None:
+            print(f"{exp.key}: {result.decision.headline}")
+    for _, exc in refused:
+        print(f"error: {exc}", file=sys.stderr)
+    return EXIT_BAD_INPUT if refused else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -581,16 +575,11 @@ def cmd_variants_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_experiments_create(args: argparse.Namespace) -> int:
+    from lab.experiments.spec import parse_arm_values
     from lab.experiments.workflow import create_experiment
 
-    arms = []
-    for part in args.arms.split(","):
-        name, _, weight = part.partition("=")
-        try:
-            arms.append((name.strip(), float(weight)))
-        except ValueError:
-            raise LabError("--arms", f"{part!r} is not VARIANT=WEIGHT", "e.g. v1-fast-sprint=0.5,v2-slow-motion=0.5"
-                           ) from None
+    arms = list(parse_arm_values(args.arms, "--arms", 0.0, 1.0, "--arms v1-fast-sprint=0.5,v2-slow-motion=0.5",
+                                 include_low=False).items())
     e = create_experiment(_experiments(args), args.key, args.scenario, arms, baseline=args.baseline,
                           mde_rel=args.mde_rel, mode=args.mode)
     print(f"{e.key}: {e.status}, {e.planned_n_per_arm():,} per arm planned")

@@ -112,6 +112,35 @@ class Experiment:
                         "clicks": self.source.clicks}} if self.source else {}) | ({"cuped": True} if self.cuped else {})
 
 
+def parse_arm_values(text: str, where: str, low: float, high: float, example: str,
+                     include_low: bool = True) -> dict[str, float]:
+    """``ARM=VALUE,ARM=VALUE``: the one parser for every such list (``--ctr``, ``--arms``, the studio's true CTRs).
+
+    Each part needs a name and a finite number in ``[low, high]`` (``(low, high]`` without ``include_low``); no arm
+    twice, no empty part. Errors quote an excerpt of the bad part and give ``example``.
+    """
+    out: dict[str, float] = {}
+    parts = [p.strip() for p in (text or "").split(",")]
+    if not any(parts):
+        raise LabError(where, "is empty", f"e.g. {example}")
+    span = f"{'from' if include_low else 'above'} {low:g} {'to' if include_low else 'up to'} {high:g}"
+    for part in parts:
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not name or not math.isfinite(number):
+            raise LabError(where, f"{excerpt(part)} is not ARM=NUMBER", f"e.g. {example}")
+        if not (low <= number <= high) or (not include_low and number == low):
+            raise LabError(where, f"{excerpt(part)}: the number must be {span}", f"e.g. {example}")
+        if name in out:
+            raise LabError(where, f"arm {excerpt(name)} is given twice", "give each arm once")
+        out[name] = number
+    return out
+
+
 def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experiment:
     """Validate a spec against the schema and the variant library; errors name the key."""
     fields = Fields(data, where, error=ExperimentError, schema="experiment")
