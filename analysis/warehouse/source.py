@@ -1,4 +1,4 @@
-"""Outcome tables in a database, analysed where they live: only aggregates leave the engine.
+"""Where the outcome tables are, and how the lab connects to them: read-only, bounded, credentials hidden.
 
 The lab's production worker writes ``impressions`` (event_id, user_id, variant, timestamp, optional segment
 columns, optional ``pre_clicks``/``pre_impressions``) and the app writes ``clicks`` (event_id, clicked_at).
@@ -14,7 +14,6 @@ Ibis as identifiers, never spliced into SQL text. Credentials come from the URL 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import urllib.parse
 from collections.abc import Sequence
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from analysis.cuped import PAIRS, CupedMoments
-from analysis.ingest.dataset import PRE_COLUMNS, Dataset
 from analysis.ingest.errors import OutcomeError, excerpt
 from analysis.statistics import ArmData, RatioStatistic
 
@@ -119,26 +117,6 @@ def connect(source: WarehouseSource, timeout_s: float = DEFAULT_TIMEOUT_S) -> An
         raise OutcomeError(f"source {source.shown}: could not connect ({_scrub(str(exc), source.url)})") from None
 
 
-def load_warehouse(source: WarehouseSource, segment: str | None = None, variants: Sequence[str] | None = None,
-                   start: dt.datetime | None = None, end: dt.datetime | None = None, required: Sequence[str] = (),
-                   cuped: bool = False, pre_start: dt.datetime | None = None,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> Dataset:
-    """The same ``Dataset`` an events file gives, computed inside the database."""
-    from analysis.warehouse_query import Query
-
-    con = connect(source, timeout_s)
-    try:
-        query = Query(con, source, segment, list(variants) if variants is not None else None, start, end,
-                      tuple(required), cuped, pre_start)
-        return query.run()
-    except OutcomeError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a driver or engine error: one line, no credentials
-        raise OutcomeError(f"source {source.shown}: the query failed ({_scrub(str(exc), source.url)})") from None
-    finally:
-        con.disconnect()
-
-
 def ratio(row: dict[str, Any]) -> RatioStatistic:
     return RatioStatistic(int(row["users"]), int(row["c"] or 0), float(row["c2"] or 0), int(row["n"] or 0),
                           float(row["n2"] or 0), float(row["cn"] or 0))
@@ -154,4 +132,3 @@ def arm_data(order: Sequence[str], stats: dict[str, RatioStatistic], cuped: dict
     return [ArmData(v, stats[v], cuped=cuped.get(v)) for v in order]
 
 
-__all__ = ["PRE_COLUMNS", "WarehouseSource", "connect", "has_password", "load_warehouse", "redact"]

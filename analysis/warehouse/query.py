@@ -16,7 +16,7 @@ import ibis.expr.datatypes as dt_types
 from analysis.cuped import PAIRS
 from analysis.ingest.dataset import PRE_COLUMNS, Dataset
 from analysis.ingest.errors import OutcomeError, excerpt
-from analysis.warehouse import (
+from analysis.warehouse.source import (
     CLICK_COLUMNS,
     IDENTIFIER,
     IMPRESSION_COLUMNS,
