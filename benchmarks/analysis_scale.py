@@ -83,7 +83,9 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
 
 
 def run(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"a run failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout)
 
 
@@ -91,14 +93,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--dir", help="where to write the generated files (default: a temporary folder)")
+    parser.add_argument("--dir", help="keep the generated files here and reuse them on the next run (default: a "
+                                      "temporary folder, removed)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.dir or scratch
         print(f"{'rows':>11}  {'lab median s':>12}  {'lab peak MB':>11}  {'pandas median s':>15}  "
               f"{'pandas peak MB':>14}  {'pandas/lab':>10}  s per M rows")
         for rows in args.rows:
             path = Path(tmp) / f"events_{rows}.parquet"
-            generate(path, rows)
+            if not path.exists():
+                generate(path, rows)
             lab, pandas = [], []
             for _ in range(args.repeats):
                 lab.append(run(LAB_RUN, str(path), str(Path(tmp) / "report.html")))
@@ -114,7 +119,6 @@ def main() -> None:
                   + f"; decision: {lab[0]['decision']}; runs (lab s): "
                   + ", ".join(f"{r['seconds']:.2f}" for r in lab) + "; (pandas s): "
                   + ", ".join(f"{r['seconds']:.2f}" for r in pandas), flush=True)
-            path.unlink()
 
 
 if __name__ == "__main__":
