@@ -27,14 +27,18 @@ def _delimiter(path: Path) -> str:
     return "\t" if suffix_of(path) == ".tsv" else ","
 
 
-def header_of(first: bytes, path: Path) -> list[str]:
-    """The header record from the first bytes of a CSV (decompressed), refusing a column named twice."""
-    line = first.split(b"\n", 1)[0].rstrip(b"\r")
+def header_of(first: bytes, path: Path) -> list[str] | None:
+    """The header record from the first bytes of a CSV (decompressed), refusing a column named twice; None when
+    Python's reader cannot tell (DuckDB and ``diagnose_csv`` then judge the file)."""
+    line = first.split(b"\n", 1)[0]
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError("row 0 (the header): is not UTF-8 text; save the file as UTF-8") from None
-    names = next(csv.reader([text], delimiter=_delimiter(path)), [])
+    try:
+        names = next(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(path), strict=True), [])
+    except csv.Error:
+        return None
     seen: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
         if name in seen:
@@ -67,7 +71,7 @@ def first_bytes(chunks: Iterator[bytes], path: Path, limit: int = HEADER_MAX_BYT
     return out
 
 
-def check_header(path: Path) -> list[str]:
+def check_header(path: Path) -> list[str] | None:
     """Read a CSV's header (one open), refusing what DuckDB would misread; raises ``OutcomeError``."""
     from analysis.ingest.errors import OutcomeError
 

@@ -81,9 +81,10 @@ def to_parquet(path: Path, first: bytes, folder: Path) -> Source:
     width = None
     if kind in CSV_SUFFIXES:
         try:
-            width = len(header_of(first, path))
+            names = header_of(first, path)
         except ValueError as exc:
             raise OutcomeError(f"{path}: {exc}") from None
+        width = len(names) if names is not None else None
     original = Source((path,))
     copy = Path(folder) / "normalised.parquet"
     con = connect(read=[path], write=[copy])

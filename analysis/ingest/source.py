@@ -175,18 +175,19 @@ def open_source(path: PathLike | Sequence[PathLike], spill: Path | None = None) 
     that names a column twice, or a file that is not UTF-8 is refused there, with the reason.
     """
     paths = file_paths(path)
-    widths = []
+    widths: list[int | None] = []
     for p in paths:
         if not p.is_file():
             raise OutcomeError(f"{p}: no such file")
         if p.stat().st_size == 0:
             raise OutcomeError(f"{p}: the file is empty; it needs a header and at least one row")
         if suffix_of(p) in CSV_SUFFIXES:
-            widths.append(len(check_header(p)))
+            names = check_header(p)
+            widths.append(len(names) if names is not None else None)
     return describe(Source(paths, spill=spill), widths)
 
 
-def describe(bare: Source, widths: Sequence[int] = ()) -> Source:
+def describe(bare: Source, widths: Sequence[int | None] = ()) -> Source:
     """``bare`` with its columns' names and types, as DuckDB reads them."""
     table = bare.table()  # refuses an unknown suffix before DuckDB sees the file
     con = bare.connect()
@@ -200,7 +201,7 @@ def describe(bare: Source, widths: Sequence[int] = ()) -> Source:
                               types=tuple(str(d[1]).upper() for d in described))
     # DuckDB's sniffer may take a longer row for the header; the first record is the header.
     for p, width in zip(bare.paths, widths, strict=False):
-        if width != len(src.columns):
+        if width is not None and width != len(src.columns):
             raise OutcomeError(f"{p}: {diagnose_csv(p) or 'its rows do not match its header'}")
     return src
 
