@@ -151,8 +151,8 @@ def _pre_kind(src: Source, cuped: bool, start: dt.datetime | None, pre_start: dt
 def _load(plan: _Plan, con: duckdb.DuckDBPyConnection, variants: Sequence[str] | None) -> Dataset:
     src = plan.src
 
-    def run(sql: str) -> duckdb.DuckDBPyConnection:
-        return src.run(con, sql, plan.params)
+    def run(sql: str, extra: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return src.run(con, sql, {**plan.params, **(extra or {})})
 
     checks = plan.checks()
     total, daily, skipped_rows, bad = _timeline(plan, run, checks)
@@ -160,21 +160,16 @@ def _load(plan: _Plan, con: duckdb.DuckDBPyConnection, variants: Sequence[str] |
         raise OutcomeError(f"{src.name}: has a header but no rows")
     if any(bad):
         raise _bad_event_rows(src, run, con, plan.checks(users=True), dict(zip(checks, bad, strict=True)), plan.known)
-    _per_user_table(plan, run)
-    # An empty or missing id hashes to hash('') or hash(NULL): only then are the ids themselves scanned again.
-    suspect = con.execute("SELECT coalesce(sum(n), 0) FROM per_user WHERE u IN (hash(CAST(NULL AS VARCHAR)), "
-                          "hash(''))").fetchone()[0]
-    if suspect:
+    arms_seen = list(plan.known) if plan.known is not None else sorted({d["variant"] for d in daily})
+    overall, crossed, cuped_rows, suspect, uneven = _per_arm(plan, run, arms_seen)
+    if suspect:  # an empty or missing id hashes to hash('') or hash(NULL): only then are the ids read again
         user_check = plan.checks(users=True)["user_id"]
         empty_ids = run(f"SELECT count(*) FILTER (WHERE {user_check}) FROM {src.table()}").fetchone()[0]
         if empty_ids:
             raise _bad_event_rows(src, run, con, plan.checks(users=True), {"user_id": int(empty_ids)}, plan.known)
-    if plan.pre == "columns":
-        uneven = con.execute("SELECT count(*) FROM per_user WHERE pc_lo <> pc OR pn_lo <> pn").fetchone()[0]
-        if uneven:
-            raise OutcomeError(f"{src.name}: {uneven:,} users have different pre_clicks or pre_impressions on "
-                               "different rows; the pre-period figures are one per user, repeat them unchanged")
-    overall, crossed, cuped_rows = _per_arm(plan, con)
+    if uneven:
+        raise OutcomeError(f"{src.name}: {uneven:,} users have different pre_clicks or pre_impressions on "
+                           "different rows; the pre-period figures are one per user, repeat them unchanged")
     skipped = {"outside the experiment window": skipped_rows} if skipped_rows else {}
     notes = []
     if crossed:
@@ -186,12 +181,7 @@ def _load(plan: _Plan, con: duckdb.DuckDBPyConnection, variants: Sequence[str] |
         raise OutcomeError(f"{src.name}: no impressions for arm{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
                            + (" inside the experiment window" if skipped else ""))
     arms = [ArmData(v, overall[v], cuped=cuped_rows.get(v)) for v in order]
-    segments: dict[str, list[ArmData]] = {}
-    if plan.segment:
-        by_seg: dict[str, dict[str, RatioStatistic]] = {}
-        for r in con.execute(f"SELECT variant, seg, {RATIO_SUMS} FROM per_user GROUP BY variant, seg").fetchall():
-            by_seg.setdefault(r[1], {})[r[0]] = _ratio(r[2:])
-        segments = {s: [ArmData(v, d[v]) for v in order if v in d] for s, d in by_seg.items()}
+    segments = _segments(plan, run, order) if plan.segment else {}
     return Dataset("events", arms, segments, rows=total, skipped=skipped, notes=notes, daily=daily)
 
 
@@ -216,55 +206,74 @@ def _timeline(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection], chec
     return total, daily, sum(r[5] for r in by_day), bad
 
 
-def _per_user_table(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection]) -> None:
-    """Scan 2: one row per arm and user (and segment), keyed by a 64-bit hash of the user id."""
-    e, c = plan.e, plan.src.col
-    seg = f"CAST({c(plan.segment)} AS VARCHAR)" if plan.segment else "NULL"
-    post = f"NOT ({plan.outside()})"
-    user = e["user_id"]
+def _per_arm(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], arms: list[str]
+             ) -> tuple[dict[str, RatioStatistic], int, dict[str, CupedMoments], int, int]:
+    """Scan 2: per user (a 64-bit hash of the id; its arm counts as filtered counts, so the grouping key is one
+    integer and every state a BIGINT, which DuckDB can spill), then per arm, in one query. Returns the per-arm
+    statistics, the users seen in two arms, CUPED moments, whether an empty id may be there, and how many users
+    have uneven pre-period columns."""
+    e, post = plan.e, f"NOT ({plan.outside()})"
+    arm = f"list_position($arms, {e['variant']})"
+    clicked = f"{e['clicked']} = 1"
     cols = []
+    for i in range(1, len(arms) + 1):
+        cols += [f"count(*) FILTER (WHERE {post} AND {arm} = {i}) AS n{i}",
+                 f"count(*) FILTER (WHERE {post} AND {arm} = {i} AND {clicked}) AS c{i}"]
+    where = post
     if plan.pre == "columns":
         cols += [f"max({e['pre_clicks']}) AS pc", f"min({e['pre_clicks']}) AS pc_lo",
                  f"max({e['pre_impressions']}) AS pn", f"min({e['pre_impressions']}) AS pn_lo"]
-    if plan.pre == "window":
-        # Each user's pre-period rows (any arm) ride along with their experiment rows, in the same scan.
+    elif plan.pre == "window":  # each user's pre-period rows (any arm) in the same scan
         pre = f"{e['timestamp']} >= CAST($pre_start AS TIMESTAMP) AND {e['timestamp']} < CAST($start AS TIMESTAMP)"
-        run(f"""
-            CREATE TEMP TABLE pre_user AS SELECT hash({user}) AS u, count(*) AS pn, sum({e['clicked']}) AS pc
-            FROM {plan.src.table()} WHERE {pre} GROUP BY 1
-        """)
-    run(f"""
-        CREATE TEMP TABLE per_user AS
-        SELECT {e['variant']} AS variant, {seg} AS seg, hash({user}) AS u, count(*) AS n, sum({e['clicked']}) AS c
-               {''.join(', ' + col for col in cols)}
-        FROM {plan.src.table()} WHERE {post} GROUP BY variant, seg, u
-    """)
-    if plan.pre == "window":
-        run("""CREATE TEMP TABLE per_user_pre AS SELECT p.*, coalesce(q.pc, 0) AS pc, coalesce(q.pn, 0) AS pn
-               FROM per_user p LEFT JOIN pre_user q USING (u)""")
-        run("DROP TABLE per_user")
-        run("ALTER TABLE per_user_pre RENAME TO per_user")
-
-
-def _per_arm(plan: _Plan, con: duckdb.DuckDBPyConnection
-             ) -> tuple[dict[str, RatioStatistic], int, dict[str, CupedMoments]]:
-    """Per-arm sums from the per-user table; users in two arms; CUPED moments when asked."""
-    # Overall: a user seen in two segments is still one unit.
-    users = ("(SELECT variant, u, sum(n) AS n, sum(c) AS c" + (", max(pc) AS pc, max(pn) AS pn" if plan.pre else "")
-             + " FROM per_user GROUP BY variant, u)") if plan.segment else "per_user"
-    rows = con.execute(f"SELECT variant, {RATIO_SUMS} FROM {users} GROUP BY variant").fetchall()
-    overall = {r[0]: _ratio(r[1:]) for r in rows}
-    crossed = con.execute(f"SELECT count(*) FROM (SELECT u FROM {users} GROUP BY u HAVING count(*) > 1)"
-                          ).fetchone()[0]
+        cols += [f"count(*) FILTER (WHERE {pre}) AS pn", f"count(*) FILTER (WHERE {pre} AND {clicked}) AS pc"]
+        where = f"({post}) OR ({pre})"
+    out = []
+    for i in range(1, len(arms) + 1):
+        c, n, has = f"c{i}", f"n{i}", f"WHERE n{i} > 0"  # the arm's users
+        out += [f"count(*) FILTER ({has})", f"sum({c}) FILTER ({has})", f"sum({c} * {c}) FILTER ({has})",
+                f"sum({n}) FILTER ({has})", f"sum({n} * {n}) FILTER ({has})", f"sum({c} * {n}) FILTER ({has})"]
+        if plan.pre:
+            names = (c, n, "pc", "pn")
+            out += [f"sum({x}) FILTER ({has})" for x in names]
+            out += [f"sum(CAST({names[j]} AS DOUBLE) * {names[k]}) FILTER ({has})" for j, k in PAIRS]
+    in_two = " + ".join(f"CAST(n{i} > 0 AS INTEGER)" for i in range(1, len(arms) + 1))
+    out += [f"count(*) FILTER (WHERE {in_two} > 1)",
+            "count(*) FILTER (WHERE u IN (hash(CAST(NULL AS VARCHAR)), hash('')))",
+            "count(*) FILTER (WHERE pc <> pc_lo OR pn <> pn_lo)" if plan.pre == "columns" else "0"]
+    row = run(f"""
+        WITH per_user AS (SELECT hash({e['user_id']}) AS u, {', '.join(cols)} FROM {plan.src.table()}
+                          WHERE {where} GROUP BY u)
+        SELECT {', '.join(out)} FROM per_user
+    """, {"arms": arms}).fetchone()
+    width = 6 + (14 if plan.pre else 0)
+    stats: dict[str, RatioStatistic] = {}
     moments: dict[str, CupedMoments] = {}
-    if plan.pre:
-        names = ("c", "n", "pc", "pn")
-        products = ", ".join(f"sum(CAST({names[i]} AS DOUBLE) * {names[j]})" for i, j in PAIRS)
-        for r in con.execute(f"SELECT variant, count(*), sum(c), sum(n), sum(pc), sum(pn), {products} "
-                             f"FROM {users} GROUP BY variant").fetchall():
-            moments[r[0]] = CupedMoments(int(r[1]), tuple(float(x or 0) for x in r[2:6]),  # type: ignore[arg-type]
-                                         tuple(float(x or 0) for x in r[6:]))
-    return overall, int(crossed), moments
+    for i, name in enumerate(arms):
+        r = row[i * width:(i + 1) * width]
+        if r[0]:
+            stats[name] = _ratio(r[:6])
+            if plan.pre:
+                moments[name] = CupedMoments(int(r[0]), tuple(float(x or 0) for x in r[6:10]),  # type: ignore[arg-type]
+                                             tuple(float(x or 0) for x in r[10:]))
+    crossed, suspect, uneven = row[-3:]
+    return stats, int(crossed), moments, int(suspect), int(uneven)
+
+
+def _segments(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], order: list[str]
+              ) -> dict[str, list[ArmData]]:
+    """Per segment and arm: a user counts in each segment they were seen in (scan 3, only with a segment)."""
+    e, c = plan.e, plan.src.col
+    rows = run(f"""
+        SELECT variant, seg, {RATIO_SUMS} FROM (
+            SELECT {e['variant']} AS variant, CAST({c(plan.segment)} AS VARCHAR) AS seg, hash({e['user_id']}) AS u,
+                   count(*) AS n, count(*) FILTER (WHERE {e['clicked']} = 1) AS c
+            FROM {plan.src.table()} WHERE NOT ({plan.outside()}) GROUP BY ALL)
+        GROUP BY variant, seg
+    """).fetchall()
+    by_seg: dict[str, dict[str, RatioStatistic]] = {}
+    for r in rows:
+        by_seg.setdefault(r[1], {})[r[0]] = _ratio(r[2:])
+    return {s: [ArmData(v, d[v]) for v in order if v in d] for s, d in by_seg.items()}
 
 
 def _bad_event_rows(src: Source, run: Callable[[str], duckdb.DuckDBPyConnection],
