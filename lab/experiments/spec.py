@@ -236,14 +236,17 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
                                                  for c in segments) or len(set(segments)) != len(segments):
         raise ExperimentError(f"{where}: segments", "must be a list of distinct column names such as platform",
                               "lower-case letters, digits and '_', not an outcome or guardrail column")
-    source = parse_source(fields.get("source"), where)
-    cuped = fields.get("cuped", False)
-    if not isinstance(cuped, bool):
-        raise ExperimentError(f"{where}: cuped", f"must be true or false, got {excerpt(cuped)}")
+    source, cuped = parse_source(fields.get("source"), where), _flag(fields.get("cuped", False), f"{where}: cuped")
     fields.done()
     return Experiment(key=key, hypothesis=hypothesis, scenario=scenario, arms=tuple(arms), plan=plan,
                       primary_metric=metric, guardrails=tuple(guardrails), alpha=float(alpha), mode=mode,
                       seed=str(seed), status=status, segments=tuple(segments), source=source, cuped=cuped)
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ExperimentError(where, f"must be true or false, got {excerpt(value)}")
+    return value
 
 
 def parse_source(raw: Any, where: str) -> WarehouseSource | None:
