@@ -120,3 +120,35 @@ def test_analyze_source_from_the_cli(tmp_path, capsys):
     assert "no table 'impressions'" in capsys.readouterr().err
     assert main(["analyze", str(db), "--source", f"duckdb://{db}"]) == 2
     assert "give a file or --source, not both" in capsys.readouterr().err
+
+
+def test_a_cuped_spec_analyses_stored_events_with_their_pre_period(lab_env, tmp_path, capsys):
+    """`cuped: true`: the store keeps pre_clicks/pre_impressions, `experiments analyze` adds the cuped block, and
+    the analysis run in MLflow carries the variance reduction."""
+    path = lab_env.root / f"{KEY}.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["cuped"] = True
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    rng = np.random.default_rng(4)
+    f = tmp_path / "e.csv"
+    lines = ["user_id,variant,timestamp,clicked,pre_clicks,pre_impressions"]
+    for u in range(1200):
+        p = rng.beta(2, 5)
+        pre_n = 1 + rng.poisson(8)
+        pre_c = rng.binomial(pre_n, p)
+        for k in range(1 + rng.poisson(3)):
+            lines.append(f"u{u},{ARMS[u % 3]},2026-11-0{1 + k % 7} 10:00:00,{int(rng.random() < p)},{pre_c},{pre_n}")
+    f.write_text("\n".join(lines) + "\n")
+    assert main(["outcomes", "ingest", "--experiment", KEY, str(f)]) == 0
+    capsys.readouterr()
+    assert main(["experiments", "analyze", KEY, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    blocks = [c["cuped"] for c in out["comparisons"]]
+    assert all(b is not None and b["variance_reduction"] > 0 for b in blocks)
+    from lab.experiments import tracking
+
+    run = tracking.configure().search_runs(experiment_names=[tracking.experiment_name(KEY)],
+                                           filter_string=f"tags.`{tracking.KIND}` = 'analysis'",
+                                           output_format="list")[0]
+    assert run.data.params["cuped"] == "true"
+    assert run.data.metrics["cuped_variance_reduction.v2-slow-motion"] == blocks[0]["variance_reduction"]
