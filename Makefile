@@ -4,16 +4,18 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-# The CPU build of torch this machine kind keeps on disk; a GPU machine takes a CUDA build.
-TORCH_CPU ?= torch==2.13.0
-TORCH_GPU ?= torch>=2.4
+# Every installed package's version, from the environment the suite last passed in (`make upgrade` rewrites it).
+LOCK := requirements.lock
+# torch comes first, at the lock's version: the CPU build this machine kind keeps on disk, or PyPI's CUDA build of
+# the same version where a GPU is seen.
+TORCH := $(shell grep -m1 '^torch==' $(LOCK))
 # Debian packages: Noto CJK so that 小明 renders without tofu boxes, DejaVu and Symbola for symbols and
 # emoji, Chromium for the studio's browser tests, Redis for the production worker's Celery broker (tests start
 # their own redis-server on a free port), PostgreSQL for the warehouse-source tests (they initdb and start their
 # own server on a free port), strace for the test that counts how often an ingest opens a file.
 APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core fonts-symbola chromium redis-server postgresql strace
 
-.PHONY: setup system-deps studio test clean
+.PHONY: setup system-deps studio test upgrade clean
 
 setup: system-deps $(STAMP)
 
@@ -25,14 +27,15 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	python3 -m venv $(VENV)
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
-	  echo "GPU found: installing a CUDA build of torch"; $(PIP) install -q '$(TORCH_GPU)'; \
+	  echo "GPU found: installing the CUDA build of $(TORCH)"; \
 	else \
-	  echo "no GPU: installing the CPU build $(TORCH_CPU)"; $(PIP) install -q '$(TORCH_CPU)'; \
+	  echo "no GPU: installing the CPU build of $(TORCH)"; \
 	fi
-	$(PIP) install -q -e '.[gpu,dev,scale]'
+	$(PIP) install -q '$(TORCH)'
+	$(PIP) install -q -c $(LOCK) -e '.[gpu,dev,scale]'
 	touch $(STAMP)
 
 studio: setup
@@ -40,7 +43,21 @@ studio: setup
 
 test: setup
 	$(VENV)/bin/ruff check lab analysis tests benchmarks docs
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=25
+
+# Newest releases that pyproject.toml allows, in a scratch environment; the lock is replaced only if the whole
+# suite passes there. Then `make test` reinstalls .venv from the new lock.
+UPGRADE_VENV := .venv-upgrade
+upgrade: system-deps
+	rm -rf $(UPGRADE_VENV) && python3 -m venv $(UPGRADE_VENV)
+	$(UPGRADE_VENV)/bin/pip install -q --upgrade pip torch
+	$(UPGRADE_VENV)/bin/pip install -q --upgrade -e '.[gpu,dev,scale]'
+	$(UPGRADE_VENV)/bin/ruff check lab analysis tests benchmarks docs
+	HF_HUB_OFFLINE=1 $(UPGRADE_VENV)/bin/python -m pytest -q --durations=25
+	{ head -n 2 $(LOCK); $(UPGRADE_VENV)/bin/pip freeze --exclude-editable | sed -E 's/^(torch==[^+]*)\+.*/\1/'; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf $(UPGRADE_VENV)
+	@echo "$(LOCK) now pins what the suite passed with; commit it"
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(UPGRADE_VENV) .pytest_cache

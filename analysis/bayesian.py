@@ -10,11 +10,11 @@ import numpy as np
 from scipy import stats
 
 from analysis.frequentist import lift_variance, z_crit
+from analysis.options import DEFAULT_DRAWS
 from analysis.statistics import ProportionStatistic, Statistic
 
 # Monte Carlo error of a probability is at most 0.5/sqrt(draws): 200k draws keep it under 0.0012,
 # so a reported chance is stable to well within +-0.005 (about 4 standard errors).
-DEFAULT_DRAWS = 200_000
 
 
 @dataclass(frozen=True)

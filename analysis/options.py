@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from analysis import bayesian, sequential
+from analysis import sequential
+
+# Monte Carlo draws for the chance-to-win figure (here, not in bayesian.py, so that reading the options does
+# not import scipy: light commands such as `--help` load this module).
+DEFAULT_DRAWS = 200_000
 
 Correction = Literal["holm", "bh", "none"]
 Mode = Literal["fixed", "sequential"]
@@ -25,7 +29,7 @@ class Options:
     sequential_tuning: float = sequential.DEFAULT_TUNING
     mde_rel: float = 0.10  # the smallest relative lift worth shipping, for "keep running" estimates
     power: float = 0.8
-    draws: int = bayesian.DEFAULT_DRAWS
+    draws: int = DEFAULT_DRAWS
     seed: int = 0
     # The plan's sample size per arm: a fixed-horizon test is not read before every arm has it.
     planned_n_per_arm: int | None = None

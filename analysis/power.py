@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
-from scipy import stats
+# The stdlib's normal quantile (Wichura's AS241, ~1e-16 relative) rather than scipy's: planning a sample size is
+# part of light commands such as `experiments list`, which must not pay for importing scipy.
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,8 @@ def n_per_arm(p1: float, p2: float, alpha: float = 0.05, power: float = 0.8) -> 
         raise ValueError(f"rates must be strictly between 0 and 1, got {p1} and {p2}")
     if p1 == p2:
         raise ValueError("the two rates are equal: no sample size can detect a zero effect")
-    za = stats.norm.ppf(1 - alpha / 2)
-    zb = stats.norm.ppf(power)
+    za = _NORMAL.inv_cdf(1 - alpha / 2)
+    zb = _NORMAL.inv_cdf(power)
     pbar = (p1 + p2) / 2
     num = za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
     return num**2 / (p1 - p2) ** 2

@@ -140,3 +140,19 @@ def mlflow_server(store: Path):
            "--artifacts-destination", (store / "server-artifacts").as_uri(), "--workers", "1"]
     url = f"http://127.0.0.1:{port}"
     return url, serve(cmd, f"{url}/health", env)
+
+
+def reorder_tolerance(dtype: Any, terms: int, depth: int, lam: float = 4.0) -> float:
+    """How far two evaluations of one float computation may drift when only their summation order differs.
+
+    Another CPU, BLAS kernel or batch size adds the same products in another order. A sum of ``terms`` rounded
+    products drifts by ``lam * sqrt(terms) * eps`` relative, except with probability below
+    ``2 exp(-lam**2 / 2)`` (Higham and Mary, "A new approach to probabilistic rounding error analysis", 2019;
+    0.07 % at lam = 4); ``depth`` dependent layers or steps can each add that much again. The bound comes from
+    the dtype and the shape of the computation, never from one machine's measured drift.
+    """
+    import math
+
+    import torch
+
+    return lam * math.sqrt(terms) * torch.finfo(dtype).eps * depth
