@@ -10,19 +10,20 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from analysis.ingest.errors import OutcomeError
 from analysis.options import MODES
-from analysis.warehouse import WarehouseSource, has_password
 from lab.errors import ExperimentError, LabError, excerpt
 from lab.library.events import SCENARIOS
 from lab.library.schema import ID_RE, Fields, check_id, load_yaml, read_text
 from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary
 from lab.storage import atomic_write_text, file_lock
+
+if TYPE_CHECKING:  # a spec with `source:` imports it; listing specs stays light
+    from analysis.warehouse.source import WarehouseSource
 
 STATUSES = ("draft", "running", "stopped", "shipped")
 SPEC_FIELDS = ("key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
@@ -254,6 +255,9 @@ def parse_source(raw: Any, where: str) -> WarehouseSource | None:
     (a file under git): it comes from the engine's environment, such as ``PGPASSWORD``."""
     if raw is None:
         return None
+    from analysis.ingest.errors import OutcomeError
+    from analysis.warehouse.source import WarehouseSource, has_password
+
     if not isinstance(raw, dict) or set(raw) - {"url", "impressions", "clicks"} or not isinstance(raw.get("url"), str):
         raise ExperimentError(f"{where}: source", "must be {url, impressions, clicks} with url a database URL",
                               "e.g. source: {url: 'postgresql://lab@db:5432/analytics', impressions: impressions, "
