@@ -11,8 +11,9 @@ LOCK := requirements.lock
 TORCH := $(shell grep -m1 '^torch==' $(LOCK))
 # Debian packages: Noto CJK so that 小明 renders without tofu boxes, DejaVu and Symbola for symbols and
 # emoji, Chromium for the studio's browser tests, Redis for the production worker's Celery broker (tests start
-# their own redis-server on a free port).
-APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core fonts-symbola chromium redis-server
+# their own redis-server on a free port), PostgreSQL for the warehouse-source tests (they initdb and start their
+# own server on a free port), strace for the test that counts how often an ingest opens a file.
+APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core fonts-symbola chromium redis-server postgresql strace
 
 .PHONY: setup system-deps studio test upgrade clean
 

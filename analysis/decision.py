@@ -27,26 +27,37 @@ def decide(ordered: Sequence[ArmData], comparisons: Sequence[ComparisonResult], 
     harmed = {g.variant for g in guardrails if g.worse}
     reasons = [f"{g.variant} makes {g.metric} worse ({g.rate:.2%} vs {g.control_rate:.2%}, adjusted p = "
                f"{g.p_value_adjusted:.2g}), so it cannot be recommended" for g in guardrails if g.worse]
-    winners = [c for c in comparisons if c.significant and c.abs_diff > 0 and c.variant not in harmed]
+    # With CUPED every figure below is the regression-adjusted one (ComparisonResult.decisive), and the
+    # reasons say so.
+    adjusted = any(c.cuped is not None for c in comparisons)
+    winners = [c for c in comparisons if c.decisive[0] and c.decisive[1] > 0 and c.variant not in harmed]
     if winners:
         ctr = {a.variant: a.stat.mean for a in ordered}
         # Highest CTR; ties go to the stronger evidence, then the name, so arm order never matters.
-        best = max(winners, key=lambda c: (ctr[c.variant], -c.p_value_adjusted, c.variant))
-        lift = f"{best.rel_lift:+.1%}" if best.rel_lift is not None else f"{best.abs_diff:+.2%} (absolute)"
+        best = max(winners, key=lambda c: (ctr[c.variant], -(c.decisive[2] or 0.0), c.variant))
+        _, diff, p_adj, rel = best.decisive
+        lift = f"{rel:+.1%}" if rel is not None else f"{diff:+.2%} (absolute)"
+        how = (f"CUPED-adjusted with pre-period clicks and impressions, variance reduced by "
+               f"{best.cuped.variance_reduction:.0%}; " if best.cuped is not None else "")
         reasons.insert(0, f"{best.variant} beats {control}: CTR {ctr[best.variant]:.2%} vs {ctr[control]:.2%}, "
-                          f"lift {lift}, adjusted p = {best.p_value_adjusted:.2g} < {options.alpha} "
-                          f"({options.correction} correction, {options.mode} analysis)")
+                          f"lift {lift}, adjusted p = {p_adj:.2g} < {options.alpha} "
+                          f"({how}{options.correction} correction, {options.mode} analysis)")
         stat = {a.variant: a.stat for a in ordered}
         for other in (c for c in winners if c is not best):
             head = frequentist.compare(stat[other.variant], stat[best.variant], options.alpha)
+            if head.p_value is None:
+                continue
             verdict = "significantly" if head.p_value < options.alpha else "but not significantly"
             reasons.append(f"{other.variant} also beats {control}; {best.variant} is {verdict} better than "
-                           f"{other.variant} (p = {head.p_value:.2g}, uncorrected)")
+                           f"{other.variant} (p = {head.p_value:.2g}, uncorrected, not adjusted)")
         return Decision("ship", best.variant, None, tuple(reasons))
-    losers = [c for c in comparisons if c.significant and c.abs_diff < 0]
+    losers = [c for c in comparisons if c.decisive[0] and c.decisive[1] < 0]
     if comparisons and len(losers) == len(comparisons):
-        reasons.insert(0, f"every other arm has a significantly lower CTR than {control}")
+        reasons.insert(0, f"every other arm has a significantly lower CTR than {control}"
+                          + (" (CUPED-adjusted)" if adjusted else ""))
         return Decision("ship", control, None, tuple(reasons))
+    if adjusted:
+        reasons.append("the comparisons are CUPED-adjusted with pre-period clicks and impressions")
     baseline = ordered[0].stat.mean
     unit = ordered[0].stat.unit
     n_min = min(a.stat.n for a in ordered)
@@ -103,10 +114,10 @@ def _before_the_plan(ordered: Sequence[ArmData], comparisons: Sequence[Compariso
             "to look at the data as they arrive, analyse in sequential mode (mode: sequential in the experiment "
             "spec, or --mode sequential): its confidence sequences stay valid at every look",
         ]
-        ahead = [c for c in comparisons if c.significant]
+        ahead = [c for c in comparisons if c.decisive[0]]
         if ahead:
             reasons.append("an arm looks different from " + control + " at this early look ("
-                           + ", ".join(f"{c.variant}: adjusted p = {c.p_value_adjusted:.2g}" for c in ahead)
+                           + ", ".join(f"{c.variant}: adjusted p = {c.decisive[2]:.2g}" for c in ahead)
                            + "); that is not acted on")
         return Decision("keep_running", None, planned - n_min, tuple(reasons), unit=unit,
                         detail=f"{n_min:,} of {planned:,} {unit}s per arm")

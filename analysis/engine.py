@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import replace
 
 from scipy import stats as sps
 
-from analysis import bayesian, frequentist, sequential
+from analysis import bayesian, cuped, frequentist, sequential
 from analysis.decision import decide
 from analysis.options import Options
 from analysis.results import AnalysisResult, ComparisonResult, GuardrailResult, HeterogeneityResult, VariantResult
@@ -29,6 +29,9 @@ def analyze(arms: Sequence[ArmData], options: Options = Options(),
     if options.weights is not None and len(options.weights) != len(arms):
         raise ValueError(f"{len(options.weights)} weights given for {len(arms)} arms")
     ordered = [a for a in arms if a.variant == control] + [a for a in arms if a.variant != control]
+    if options.cuped and any(a.cuped is None for a in arms):
+        raise ValueError("CUPED needs per-user events with pre-period covariates: pre_clicks and pre_impressions "
+                         "columns, or a pre-period window of the same source")
     notes = list(notes)
     unit = ordered[0].stat.unit
     variance_method = (
@@ -88,28 +91,37 @@ def _compare_all(ordered: Sequence[ArmData], options: Options, segment: str | No
         lo, hi = c.abs_diff_ci or (None, None)
         p = c.p_value
         if options.mode == "sequential" and not c.enough_data:
-            p = 1.0  # the confidence sequence needs the unpooled variance, which is zero here: refused
+            p = None  # the confidence sequence needs the unpooled variance, which is zero here: withheld
         elif options.mode == "sequential":
             n = control.stat.n + arm.stat.n
             seq = sequential.sequential_diff(c.abs_diff, arm.stat.var_mean + control.stat.var_mean, n,
                                              options.alpha, options.sequential_tuning)
             (lo, hi), p = seq.ci, seq.p_value
         g = bayesian.gaussian_lift(control.stat, arm.stat, options.alpha)
-        raw.append((arm, c, lo, hi, p, g))
-    adjusted = frequentist.adjust_p_values([r[4] for r in raw], options.correction if adjust else "none")
+        adjusted = None
+        if options.cuped and segment is None and control.cuped is not None and arm.cuped is not None:
+            adjusted = cuped.compare(control.cuped, arm.cuped, options.alpha, options.mode, options.sequential_tuning)
+        raw.append((arm, c, lo, hi, p, g, adjusted))
+    method = options.correction if adjust else "none"
+    adjusted_p = frequentist.adjust_p_values([r[4] for r in raw], method)
+    cuped_p = frequentist.adjust_p_values([r[6].p_value if r[6] else None for r in raw], method)
     out = []
-    for (arm, c, lo, hi, p, g), p_adj in zip(raw, adjusted, strict=True):
+    for (arm, c, lo, hi, p, g, adj), p_adj, p_cuped in zip(raw, adjusted_p, cuped_p, strict=True):
         rel_lo, rel_hi = c.rel_lift_ci if c.rel_lift_ci else (None, None)
         if options.mode == "sequential" and c.rel_lift is not None and c.enough_data:
             half = sequential.halfwidth(frequentist.lift_variance(control.stat, arm.stat),
                                         control.stat.n + arm.stat.n, options.alpha, options.sequential_tuning)
             rel_lo, rel_hi = c.rel_lift - half, c.rel_lift + half
+        if adj is not None:
+            adj = replace(adj, p_value_adjusted=p_cuped,
+                          significant=c.enough_data and p_cuped is not None and p_cuped < options.alpha)
         out.append(ComparisonResult(
             variant=arm.variant, control=control.variant, abs_diff=c.abs_diff, abs_diff_ci_low=lo,
             abs_diff_ci_high=hi, rel_lift=c.rel_lift, rel_lift_ci_low=rel_lo, rel_lift_ci_high=rel_hi, z=c.z,
-            p_value=p, p_value_adjusted=p_adj, significant=c.enough_data and p_adj < options.alpha,
+            p_value=p, p_value_adjusted=p_adj,
+            significant=c.enough_data and p_adj is not None and p_adj < options.alpha,
             chance_to_win=g.chance_to_win if g else None, segment=segment, notes=c.notes,
-            enough_data=c.enough_data,
+            enough_data=c.enough_data, cuped=adj,
         ))
     return out
 
@@ -146,8 +158,7 @@ def _segments(segments: dict[str, Sequence[ArmData]], control: str, options: Opt
         for arm in ordered[1:]:
             variance[(name, arm.variant)] = arm.stat.var_mean + ordered[0].stat.var_mean
     adjusted = frequentist.adjust_p_values([r.p_value for r in raw], options.correction)
-    results = [ComparisonResult(**{**asdict(r), "p_value_adjusted": pa,
-                                   "significant": r.enough_data and pa < options.alpha})
+    results = [replace(r, p_value_adjusted=pa, significant=r.enough_data and pa is not None and pa < options.alpha)
                for r, pa in zip(raw, adjusted, strict=True)]
     het = []
     for variant in sorted({r.variant for r in results}):

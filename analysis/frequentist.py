@@ -45,7 +45,7 @@ class Comparison:
     rel_lift: float | None  # None when the control has no clicks (lift undefined)
     rel_lift_ci: tuple[float, float] | None
     z: float
-    p_value: float
+    p_value: float | None  # None when withheld: a per-user arm without variance has no test at all
     se: float
     notes: tuple[str, ...] = ()
     enough_data: bool = True  # False: an arm has zero variance, so no unpooled statistic is computed
@@ -80,7 +80,10 @@ def compare(control: Statistic, treatment: Statistic, alpha: float = 0.05) -> Co
     if rel is None:
         notes.append("control has no clicks: relative lift is undefined")
     if not enough:
-        # As GrowthBook's engine: an unpooled variance of zero would claim certainty, so no interval at all.
+        # As GrowthBook's engine: an unpooled variance of zero would claim certainty, so no interval at all,
+        # and for per-user data (an unpooled test) no p-value either: "1.0" would be a result it does not have.
+        if not pooled_test:
+            p = None
         notes.append(f"not enough data: {zero_variance_arm(control, treatment)} has zero variance (no clicks, or "
                      "every one clicked), so no interval, chance to win or sequential p-value is computed and the "
                      "decision does not rest on this comparison")
@@ -159,8 +162,19 @@ def srm_test(observed: Sequence[int], weights: Sequence[float], threshold: float
     return SampleRatio(chi2, p, p >= threshold, tuple(int(o) for o in obs), tuple(float(e) for e in expected))
 
 
-def adjust_p_values(p_values: Sequence[float], method: str = "holm") -> list[float]:
-    """Family-wise (Holm) or false-discovery-rate (Benjamini-Hochberg) adjusted p-values."""
+def adjust_p_values(p_values: Sequence[float | None], method: str = "holm") -> list[float | None]:
+    """Family-wise (Holm) or false-discovery-rate (Benjamini-Hochberg) adjusted p-values.
+
+    A withheld p-value (None) stays None and is not part of the family."""
+    given = [i for i, v in enumerate(p_values) if v is not None]
+    adjusted = _adjust([float(p_values[i]) for i in given], method)  # type: ignore[arg-type]
+    out: list[float | None] = [None] * len(p_values)
+    for i, v in zip(given, adjusted, strict=True):
+        out[i] = v
+    return out
+
+
+def _adjust(p_values: Sequence[float], method: str) -> list[float]:
     p = np.asarray(p_values, dtype=float)
     m = len(p)
     if m == 0 or method == "none":

@@ -33,6 +33,9 @@ class Options:
     seed: int = 0
     # The plan's sample size per arm: a fixed-horizon test is not read before every arm has it.
     planned_n_per_arm: int | None = None
+    # Regression-adjust the per-user CTR with pre-period covariates (analysis.cuped); the decision then uses
+    # the adjusted figures.
+    cuped: bool = False
 
     def check(self) -> None:
         if not 0 < self.alpha < 1:

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from scipy import stats
 
 from analysis import sequential
+from analysis.format import Table, level, tables
 from analysis.frequentist import lift_variance
 from analysis.power import n_per_arm
 from analysis.results import AnalysisResult
@@ -22,7 +23,7 @@ PALETTE = ["#607D8B", BRAND, "#FF9800", "#2196F3", "#9C27B0", "#E91E63"]
 
 
 def ctr_figure(result: AnalysisResult) -> go.Figure:
-    """CTR per arm with its 95 % interval."""
+    """CTR per arm with its interval at the result's level."""
     v = result.variants
     fig = go.Figure(go.Bar(
         x=[r.variant for r in v], y=[r.ctr for r in v],
@@ -31,7 +32,7 @@ def ctr_figure(result: AnalysisResult) -> go.Figure:
                  "arrayminus": [r.ctr - r.ci_low for r in v]},
         text=[f"{r.ctr:.1%}" for r in v], textposition="outside",
     ))
-    fig.update_layout(title=f"CTR by variant ({int((1 - result.alpha) * 100)} % intervals)",
+    fig.update_layout(title=f"CTR by variant ({level(result.alpha)} intervals)",
                       yaxis_tickformat=".0%", template="plotly_white")
     return fig
 
@@ -68,8 +69,8 @@ def lift_over_time_figure(result: AnalysisResult, daily: Sequence[dict[str, Any]
         fig.add_trace(go.Scatter(x=x, y=[p[1] for p in pts], mode="lines+markers", name=variant,
                                  line={"color": color}))
     fig.add_hline(y=0, line_dash="dot", line_color="#888")
-    fig.update_layout(title=f"Cumulative lift vs {result.control} (always-valid band)", yaxis_tickformat="+.0%",
-                      template="plotly_white")
+    fig.update_layout(title=f"Cumulative lift vs {result.control} ({level(result.alpha)} always-valid band)",
+                      yaxis_tickformat="+.0%", template="plotly_white")
     return fig
 
 
@@ -114,22 +115,19 @@ def figures(result: AnalysisResult, arms: Sequence[ArmData], daily: Sequence[dic
     return figs
 
 
+def _table_html(table: Table) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def html_report(result: AnalysisResult, arms: Sequence[ArmData], daily: Sequence[dict[str, Any]] = (),
                 title: str = "A/B analysis") -> str:
     """One self-contained HTML page: decision, tables, figures (plotly.js embedded once)."""
     e = html.escape
     d = result.decision
-    rows = "".join(
-        f"<tr><td>{e(v.variant)}</td><td>{v.units:,}</td><td>{v.impressions:,}</td><td>{v.clicks:,}</td>"
-        f"<td>{v.ctr:.2%}</td><td>{v.ci_low:.2%} – {v.ci_high:.2%}</td>"
-        f"<td>{result.bayes.p_best[v.variant]:.1%}</td></tr>" for v in result.variants)
-    comps = "".join(
-        f"<tr><td>{e(c.variant)} vs {e(c.control)}</td><td>{c.abs_diff:+.2%}</td>"
-        f"<td>{'' if c.rel_lift is None else f'{c.rel_lift:+.1%}'}</td>"
-        f"<td>{'' if c.rel_lift_ci_low is None else f'{c.rel_lift_ci_low:+.1%} – {c.rel_lift_ci_high:+.1%}'}</td>"
-        f"<td>{c.p_value:.3g}</td><td>{c.p_value_adjusted:.3g}</td>"
-        f"<td>{'yes' if c.significant else 'no' if c.enough_data else 'not enough data'}</td></tr>"
-        for c in result.comparisons)
+    tables_html = "".join(_table_html(t) for t in tables(result).values())
     reasons = "".join(f"<li>{e(r)}</li>" for r in d.reasons)
     notes = "".join(f"<li>{e(n)}</li>" for n in result.notes)
     figs = figures(result, arms, daily)
@@ -149,10 +147,7 @@ background:{colour[d.action]}}}</style></head><body>
 alpha {result.alpha}; correction {e(result.correction)}. Sample ratio check: chi-square p = {result.srm.p_value:.3g}
 ({'ok' if result.srm.ok else 'MISMATCH'}). Omnibus chi-square {result.omnibus.chi2:.2f} on {result.omnibus.df} df,
 p = {result.omnibus.p_value:.3g}.</p>
-<table><tr><th>variant</th><th>units</th><th>impressions</th><th>clicks</th><th>CTR</th><th>95 % CI</th>
-<th>P(best)</th></tr>{rows}</table>
-<table><tr><th>comparison</th><th>abs diff</th><th>lift</th><th>lift CI</th><th>p</th><th>adjusted p</th>
-<th>significant</th></tr>{comps}</table>
+{tables_html}
 {'<h3>Notes</h3><ul>' + notes + '</ul>' if notes else ''}
 {''.join(plots)}
 </body></html>"""

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from analysis import bayesian, frequentist
+from analysis.cuped import CupedResult
 
 # What the decision policy (``analysis.decision.decide``) can conclude.
 DecisionAction = Literal["ship", "keep_running", "no_difference", "invalid_srm"]
@@ -34,13 +35,21 @@ class ComparisonResult:
     rel_lift_ci_low: float | None
     rel_lift_ci_high: float | None
     z: float
-    p_value: float
-    p_value_adjusted: float
+    p_value: float | None  # None: withheld (a per-user arm has zero variance)
+    p_value_adjusted: float | None
     significant: bool
     chance_to_win: float | None
     segment: str | None = None
     notes: tuple[str, ...] = ()
     enough_data: bool = True  # False: an arm has zero variance; the decision never rests on this comparison
+    cuped: CupedResult | None = None  # with --cuped: the regression-adjusted figures the decision uses
+
+    @property
+    def decisive(self) -> tuple[bool, float, float | None, float | None]:
+        """(significant, difference, adjusted p, relative lift) the decision rests on: CUPED's when present."""
+        if self.cuped is not None:
+            return self.cuped.significant, self.cuped.abs_diff, self.cuped.p_value_adjusted, self.cuped.rel_lift
+        return self.significant, self.abs_diff, self.p_value_adjusted, self.rel_lift
 
 
 @dataclass(frozen=True)

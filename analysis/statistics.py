@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from analysis.cuped import CupedMoments
+
 
 @dataclass(frozen=True)
 class ProportionStatistic:
@@ -102,11 +104,13 @@ Statistic = ProportionStatistic | RatioStatistic
 
 @dataclass(frozen=True)
 class ArmData:
-    """One arm's data: the CTR statistic and lower-is-better guardrail counts (per impression)."""
+    """One arm's data: the CTR statistic, lower-is-better guardrail counts (per impression) and, for CUPED,
+    the per-user moments with the pre-period covariates."""
 
     variant: str
     stat: Statistic
     guardrails: dict[str, int] = field(default_factory=dict)
+    cuped: CupedMoments | None = None
 
     def __add__(self, other: ArmData) -> ArmData:
         """Pool two batches of the same arm: statistics added, guardrail counts summed over both keys."""
@@ -115,4 +119,5 @@ class ArmData:
         guards = dict(self.guardrails)
         for metric, count in other.guardrails.items():
             guards[metric] = guards.get(metric, 0) + count
-        return ArmData(self.variant, self.stat + other.stat, guards)
+        cuped = self.cuped + other.cuped if self.cuped is not None and other.cuped is not None else None
+        return ArmData(self.variant, self.stat + other.stat, guards, cuped)

@@ -1,9 +1,11 @@
-"""Full analysis (ingest -> statistics -> HTML report) of 1M and 10M impression rows, against plain pandas.
+"""Full analysis (ingest -> statistics -> HTML report) of 1M to 100M impression rows, against plain pandas.
 
 Each run is a fresh process, so its peak memory (max RSS) is its own. Prints medians of several runs and
-the ratio to pandas doing only the aggregation (read_parquet + per-variant and per-user groupby).
+the ratio to pandas doing only the aggregation (read_parquet + per-variant and per-user groupby), and the
+seconds per million rows (linear when that stays flat). DuckDB holds at most ``MEMORY_LIMIT`` and spills the
+rest of the per-user table to disk; user ids are grouped as 64-bit hashes.
 
-    .venv/bin/python benchmarks/analysis_scale.py [--rows 1000000 10000000] [--repeats 5]
+    .venv/bin/python benchmarks/analysis_scale.py [--rows 1000000 10000000 100000000] [--repeats 3] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -81,7 +83,9 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
 
 
 def run(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"a run failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout)
 
 
@@ -89,13 +93,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dir", help="keep the generated files here and reuse them on the next run (default: a "
+                                      "temporary folder, removed)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.dir or scratch
         print(f"{'rows':>11}  {'lab median s':>12}  {'lab peak MB':>11}  {'pandas median s':>15}  "
               f"{'pandas peak MB':>14}  {'pandas/lab':>10}  s per M rows")
         for rows in args.rows:
             path = Path(tmp) / f"events_{rows}.parquet"
-            generate(path, rows)
+            if not path.exists():
+                generate(path, rows)
             lab, pandas = [], []
             for _ in range(args.repeats):
                 lab.append(run(LAB_RUN, str(path), str(Path(tmp) / "report.html")))
@@ -105,10 +113,12 @@ def main() -> None:
             lab_mb = max(r["peak_mb"] for r in lab)
             pd_mb = max(r["peak_mb"] for r in pandas)
             print(f"{rows:>11,}  {lab_s:>12.3f}  {lab_mb:>11.0f}  {pd_s:>15.3f}  {pd_mb:>14.0f}  "
-                  f"{pd_s / lab_s:>10.2f}  {lab_s / rows * 1e6:.3f}")
+                  f"{pd_s / lab_s:>10.2f}  {lab_s / rows * 1e6:.3f}", flush=True)
             stages = {k: statistics.median(r[k] for r in lab) for k in ("ingest", "stats", "report")}
             print(f"{'':>11}  lab stages (median s): " + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
-                  + f"; decision: {lab[0]['decision']}")
+                  + f"; decision: {lab[0]['decision']}; runs (lab s): "
+                  + ", ".join(f"{r['seconds']:.2f}" for r in lab) + "; (pandas s): "
+                  + ", ".join(f"{r['seconds']:.2f}" for r in pandas), flush=True)
 
 
 if __name__ == "__main__":

@@ -272,36 +272,41 @@ def _when(text: str | None, flag: str) -> Any:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.format import lines
     from analysis.options import Options
     from lab.experiments.workflow import analyze_file
 
     options = Options(
         control=args.control, alpha=args.alpha, correction=args.correction,
         weights=_floats(args.weights, "--weights") if args.weights else None,
-        mode=args.mode, sequential_tuning=args.tuning, mde_rel=args.mde_rel,
+        mode=args.mode, sequential_tuning=args.tuning, mde_rel=args.mde_rel, cuped=args.cuped,
     )
-    done = analyze_file(Path(args.file), options, segment=args.segment, start=_when(args.start, "--start"),
-                        end=_when(args.end, "--end"), report=_new_file(args.report, "--report") if args.report
-                        else None)
+    done = analyze_file(_analysis_input(args), options, segment=args.segment, start=_when(args.start, "--start"),
+                        end=_when(args.end, "--end"), pre_start=_when(args.pre_start, "--pre-start"),
+                        report=_new_file(args.report, "--report") if args.report else None)
     result, data = done.result, done.data
     if args.json:
         _print_json(done.to_dict())
         return 0
-    print(f"{data.kind} file, {data.rows:,} rows; unit: {result.unit} ({result.variance_method})")
-    for v in result.variants:
-        print(f"  {v.variant:<20} {v.clicks:>9,} / {v.impressions:<11,} CTR {v.ctr:7.2%}  "
-              f"[{v.ci_low:.2%}, {v.ci_high:.2%}]  P(best) {result.bayes.p_best[v.variant]:.1%}")
-    for c in result.comparisons:
-        lift = "n/a" if c.rel_lift is None else f"{c.rel_lift:+.1%}"
-        print(f"  {c.variant} vs {c.control}: lift {lift}, p {c.p_value:.3g}, adjusted {c.p_value_adjusted:.3g}"
-              f"{'  *' if c.significant else ''}")
-    print(f"  SRM p = {result.srm.p_value:.3g} ({'ok' if result.srm.ok else 'MISMATCH'})")
-    print(f"decision: {result.decision.headline}")
-    for r in result.decision.reasons:
-        print(f"  - {r}")
-    for n in result.notes:
-        print(f"  note: {n}")
+    print(f"{done.file}: {data.kind}, {data.rows:,} rows; unit: {result.unit} ({result.variance_method})")
+    for line in lines(result):
+        print(line)
     return 0
+
+
+def _analysis_input(args: argparse.Namespace) -> Any:
+    """A file, or ``--source URL --impressions T --clicks T`` (tables analysed inside that database)."""
+    if args.source is None:
+        if args.file is None:
+            raise LabError("analyze", "no input", "give an outcome file, or --source URL --impressions T --clicks T")
+        if args.impressions or args.clicks:
+            raise LabError("analyze", "--impressions and --clicks name tables of --source", "add --source URL")
+        return Path(args.file)
+    if args.file is not None:
+        raise LabError("analyze", "give a file or --source, not both", "drop one of them")
+    from analysis.warehouse import WarehouseSource
+
+    return WarehouseSource(args.source, args.impressions or "impressions", args.clicks or "clicks")
 
 
 def cmd_power(args: argparse.Namespace) -> int:
@@ -410,20 +415,9 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def _ctr_map(text: str) -> dict[str, float]:
-    out = {}
-    for part in text.split(","):
-        name, _, value = part.partition("=")
-        try:
-            rate = float(value)
-        except ValueError:
-            raise LabError("--ctr", f"{excerpt(part)} is not ARM=RATE", "e.g. --ctr v1=0.23,v2=0.31") from None
-        if not name.strip() or not 0 <= rate <= 1:
-            raise LabError("--ctr", f"{excerpt(part)} is not ARM=RATE with a rate from 0 to 1",
-                           "e.g. --ctr v1=0.23,v2=0.31")
-        if name.strip() in out:
-            raise LabError("--ctr", f"arm {excerpt(name.strip())} is given twice", "give each arm once")
-        out[name.strip()] = rate
-    return out
+    from lab.experiments.spec import parse_arm_values
+
+    return parse_arm_values(text, "--ctr", 0.0, 1.0, "--ctr v1=0.23,v2=0.31")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -436,7 +430,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
-    from lab.experiments.workflow import ingest_and_track
+    from lab.experiments.workflow import ingest_files
 
     lib = _experiments(args)
     exp = lib.load(args.experiment)
@@ -449,10 +443,12 @@ def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
         for notice in joined.notices:
             print(f"notice: {notice}", file=sys.stderr)
         print(f"joined {joined.impressions} impressions and {joined.clicks} clicks into {joined.path}")
+        refused: list[Any] = []
     elif not args.files:
         raise LabError("outcomes ingest", "no files given", "give outcome files, or --impressions and --clicks")
-    else:
-        results, result = ingest_and_track(lib, exp, [Path(f) for f in args.files])
+    else:  # the one ingest rule (the studio's too): each file on its own, every refused one reported
+        report = ingest_files(lib, exp, [Path(f) for f in args.files])
+        results, result, refused = report.added, report.result, report.refused
     if args.json:
         _print_json([r.__dict__ for r in results])
     else:
@@ -460,8 +456,11 @@ def cmd_outcomes_ingest(args: argparse.Namespace) -> int:
             state = "already ingested, skipped" if r.duplicate else f"added {r.rows:,} rows ({r.kind})"
             print(f"{r.file}: {state}" + "".join(f"; skipped {n} rows {w}" for w, n in r.skipped.items())
                   + (f"; dropped columns the lab does not keep: {', '.join(r.dropped)}" if r.dropped else ""))
-        print(f"{exp.key}: {result.decision.headline}")
-    return 0
+        if result is not None:
+            print(f"{exp.key}: {result.decision.headline}")
+    for _, exc in refused:
+        print(f"error: {exc}", file=sys.stderr)
+    return EXIT_BAD_INPUT if refused else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -576,16 +575,11 @@ def cmd_variants_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_experiments_create(args: argparse.Namespace) -> int:
+    from lab.experiments.spec import parse_arm_values
     from lab.experiments.workflow import create_experiment
 
-    arms = []
-    for part in args.arms.split(","):
-        name, _, weight = part.partition("=")
-        try:
-            arms.append((name.strip(), float(weight)))
-        except ValueError:
-            raise LabError("--arms", f"{part!r} is not VARIANT=WEIGHT", "e.g. v1-fast-sprint=0.5,v2-slow-motion=0.5"
-                           ) from None
+    arms = list(parse_arm_values(args.arms, "--arms", 0.0, 1.0, "--arms v1-fast-sprint=0.5,v2-slow-motion=0.5",
+                                 include_low=False).items())
     e = create_experiment(_experiments(args), args.key, args.scenario, arms, baseline=args.baseline,
                           mde_rel=args.mde_rel, mode=args.mode)
     print(f"{e.key}: {e.status}, {e.planned_n_per_arm():,} per arm planned")
@@ -664,9 +658,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_int_in(0, 2**32 - 1), help="background seed (default: the variant's)")
     p.add_argument("--budget", type=_finite(0), help="latency budget in seconds for choosing a degrade level")
     p.add_argument("--device", help="cuda, cuda:N or cpu; wan refuses to run without CUDA unless given cpu here")
-    p = add(sub, "analyze", cmd_analyze, "A/B/n significance for a counts or events file", dir_flag=False)
-    p.add_argument("file", help="CSV, Parquet or JSON lines: counts (variant, impressions, clicks) or events "
-                                "(user_id, variant, timestamp, clicked)")
+    p = add(sub, "analyze", cmd_analyze, "A/B/n significance for a counts or events file, or warehouse tables",
+            dir_flag=False)
+    p.add_argument("file", nargs="?", help="CSV, Parquet or JSON lines: counts (variant, impressions, clicks) or "
+                                           "events (user_id, variant, timestamp, clicked)")
+    p.add_argument("--source", help="database URL (duckdb:///file.duckdb, postgresql://user@host:port/db; the "
+                                    "password from PGPASSWORD): analysed inside it, read-only")
+    p.add_argument("--impressions", help="impressions table of --source (default impressions)")
+    p.add_argument("--clicks", help="clicks table of --source (default clicks)")
+    p.add_argument("--cuped", action="store_true", help="regression-adjust the per-user CTR with pre-period "
+                                                        "clicks and impressions (pre_clicks, pre_impressions or "
+                                                        "--pre-start)")
+    p.add_argument("--pre-start", help="with --cuped and --start: the pre-period is [--pre-start, --start)")
     p.add_argument("--control", help="control arm (default: the first)")
     p.add_argument("--correction", choices=CORRECTIONS, default="holm")
     p.add_argument("--alpha", type=_finite(), default=0.05)  # ranges: analysis.options.Options

@@ -27,6 +27,8 @@ DEFAULT_RENDER_RETRIES = 3
 # Redis re-delivers a message a dead worker held after this many seconds (idempotency makes an early one safe).
 DEFAULT_VISIBILITY_TIMEOUT_S = 300
 DEFAULT_GPU_RATE_LIMIT = "30/m"
+# A warehouse query (analyze --source) may scan a large table; it is still bounded (connect: at most 30 s).
+DEFAULT_WAREHOUSE_TIMEOUT_S = 600.0
 
 DEFAULT_MLFLOW_BACKOFF = 1  # urllib3 backoff factor between retries (MLflow's default is 2, with 7 retries)
 DEFAULT_MLFLOW_PING_S = 3.0  # the reachability check before a command touches a server
@@ -49,6 +51,7 @@ ENV_PUSH_TIMEOUT = "HIGHLIGHT_LAB_PUSH_TIMEOUT"
 ENV_PUSH_RETRIES = "HIGHLIGHT_LAB_PUSH_RETRIES"
 ENV_RENDER_RETRIES = "HIGHLIGHT_LAB_RENDER_RETRIES"
 ENV_VISIBILITY_TIMEOUT = "HIGHLIGHT_LAB_VISIBILITY_TIMEOUT"
+ENV_WAREHOUSE_TIMEOUT = "HIGHLIGHT_LAB_WAREHOUSE_TIMEOUT"
 ENV_GPU_RATE_LIMIT = "HIGHLIGHT_LAB_GPU_RATE_LIMIT"
 ENV_WORKER_LEVEL = "HIGHLIGHT_LAB_WORKER_LEVEL"
 ENV_WORKER_BACKEND = "HIGHLIGHT_LAB_WORKER_BACKEND"
@@ -304,3 +307,20 @@ class LabConfig:
         return cls(variants_dir=Path(variants) if variants else variants_dir(),
                    experiments_dir=Path(experiments) if experiments else experiments_dir(),
                    host=host or DEFAULT_HOST, port=port or studio_port())
+
+
+def warehouse_timeout_s() -> float:
+    """Seconds a warehouse query may run (statement timeout), from ``HIGHLIGHT_LAB_WAREHOUSE_TIMEOUT``."""
+    from lab.errors import LabError
+
+    text = os.environ.get(ENV_WAREHOUSE_TIMEOUT)
+    if text is None:
+        return DEFAULT_WAREHOUSE_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 86400:
+        raise LabError(ENV_WAREHOUSE_TIMEOUT, f"{text[:40]!r} is not a number of seconds from 1 to 86400",
+                       "unset it for the default of 600 s")
+    return value

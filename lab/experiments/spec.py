@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -22,9 +22,12 @@ from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary
 from lab.storage import atomic_write_text, file_lock
 
+if TYPE_CHECKING:  # a spec with `source:` imports it; listing specs stays light
+    from analysis.warehouse.source import WarehouseSource
+
 STATUSES = ("draft", "running", "stopped", "shipped")
 SPEC_FIELDS = ("key", "hypothesis", "scenario", "status", "arms", "primary_metric", "guardrails", "alpha", "mode",
-               "seed", "plan", "segments")
+               "seed", "plan", "segments", "source", "cuped")
 NEXT_STATUS = {"draft": ("running",), "running": ("stopped",), "stopped": ("running", "shipped"), "shipped": ()}
 VERSION_RE = re.compile(r"[0-9a-f]{12}")  # fullmatch, like ID_RE
 WEIGHT_TOLERANCE = 1e-6
@@ -59,6 +62,8 @@ class Experiment:
     seed: str = ""  # hashing seed for assignment; the key when empty
     status: str = "draft"
     segments: tuple[str, ...] = ()  # columns of the outcome files the store keeps, to break results down by
+    source: WarehouseSource | None = None  # outcome tables in a database, analysed there instead of the store
+    cuped: bool = False  # regression-adjust with the pre_clicks / pre_impressions columns
 
     @property
     def hash_seed(self) -> str:
@@ -103,7 +108,38 @@ class Experiment:
             "mode": self.mode,
             "seed": self.seed,
             "plan": {"baseline": self.plan.baseline, "mde_rel": self.plan.mde_rel, "power": self.plan.power},
-        } | ({"segments": list(self.segments)} if self.segments else {})
+        } | ({"segments": list(self.segments)} if self.segments else {}) | (
+            {"source": {"url": self.source.url, "impressions": self.source.impressions,
+                        "clicks": self.source.clicks}} if self.source else {}) | ({"cuped": True} if self.cuped else {})
+
+
+def parse_arm_values(text: str, where: str, low: float, high: float, example: str,
+                     include_low: bool = True) -> dict[str, float]:
+    """``ARM=VALUE,ARM=VALUE``: the one parser for every such list (``--ctr``, ``--arms``, the studio's true CTRs).
+
+    Each part needs a name and a finite number in ``[low, high]`` (``(low, high]`` without ``include_low``); no arm
+    twice, no empty part. Errors quote an excerpt of the bad part and give ``example``.
+    """
+    out: dict[str, float] = {}
+    parts = [p.strip() for p in (text or "").split(",")]
+    if not any(parts):
+        raise LabError(where, "is empty", f"e.g. {example}")
+    span = f"{'from' if include_low else 'above'} {low:g} {'to' if include_low else 'up to'} {high:g}"
+    for part in parts:
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not name or not math.isfinite(number):
+            raise LabError(where, f"{excerpt(part)} is not ARM=NUMBER", f"e.g. {example}")
+        if not (low <= number <= high) or (not include_low and number == low):
+            raise LabError(where, f"{excerpt(part)}: the number must be {span}", f"e.g. {example}")
+        if name in out:
+            raise LabError(where, f"arm {excerpt(name)} is given twice", "give each arm once")
+        out[name] = number
+    return out
 
 
 def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experiment:
@@ -201,10 +237,44 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
                                                  for c in segments) or len(set(segments)) != len(segments):
         raise ExperimentError(f"{where}: segments", "must be a list of distinct column names such as platform",
                               "lower-case letters, digits and '_', not an outcome or guardrail column")
+    source, cuped = parse_source(fields.get("source"), where), _flag(fields.get("cuped", False), f"{where}: cuped")
     fields.done()
     return Experiment(key=key, hypothesis=hypothesis, scenario=scenario, arms=tuple(arms), plan=plan,
                       primary_metric=metric, guardrails=tuple(guardrails), alpha=float(alpha), mode=mode,
-                      seed=str(seed), status=status, segments=tuple(segments))
+                      seed=str(seed), status=status, segments=tuple(segments), source=source, cuped=cuped)
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ExperimentError(where, f"must be true or false, got {excerpt(value)}")
+    return value
+
+
+def parse_source(raw: Any, where: str) -> WarehouseSource | None:
+    """``source: {url, impressions, clicks}``: outcome tables in a database. A password never sits in the spec
+    (a file under git): it comes from the engine's environment, such as ``PGPASSWORD``."""
+    if raw is None:
+        return None
+    from analysis.ingest.errors import OutcomeError
+    from analysis.warehouse.source import WarehouseSource, has_password
+
+    if not isinstance(raw, dict) or set(raw) - {"url", "impressions", "clicks"} or not isinstance(raw.get("url"), str):
+        raise ExperimentError(f"{where}: source", "must be {url, impressions, clicks} with url a database URL",
+                              "e.g. source: {url: 'postgresql://lab@db:5432/analytics', impressions: impressions, "
+                              "clicks: clicks}")
+    tables = {k: raw.get(k, k) for k in ("impressions", "clicks")}
+    if not all(isinstance(v, str) for v in tables.values()):
+        raise ExperimentError(f"{where}: source", "impressions and clicks must be table names")
+    source = WarehouseSource(raw["url"], tables["impressions"], tables["clicks"])
+    if has_password(source.url):
+        raise ExperimentError(f"{where}: source.url", "holds a password, and a spec is a file under version control",
+                              "drop it from the URL and set PGPASSWORD (or the engine's own variable) where the "
+                              "lab runs")
+    try:
+        source.check()
+    except OutcomeError as exc:
+        raise ExperimentError(f"{where}: source", str(exc)) from None
+    return source
 
 
 class ExperimentLibrary:

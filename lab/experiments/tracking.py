@@ -282,9 +282,19 @@ def log_analysis(key: str, result: Any, report_html: str, inputs: dict[str, Any]
     with run(experiment_id(key), "analysis", tags) as (client, run_id):
         params = {"unit": result.unit, "mode": result.mode, "alpha": result.alpha, "correction": result.correction,
                   "control": result.control}
+        # A warehouse source as ``describe()`` gives it: the URL without user or password, and the table names.
+        params |= {k: inputs[k] for k in ("source", "impressions", "clicks") if k in inputs}
         metrics = {"srm_p_value": result.srm.p_value, "omnibus_p_value": result.omnibus.p_value}
         for c in result.comparisons:
-            metrics.update({f"p_adjusted.{c.variant}": c.p_value_adjusted, f"abs_diff.{c.variant}": c.abs_diff})
+            metrics[f"abs_diff.{c.variant}"] = c.abs_diff
+            if c.p_value_adjusted is not None:  # withheld without variance: no metric rather than a made-up one
+                metrics[f"p_adjusted.{c.variant}"] = c.p_value_adjusted
+            if c.cuped is not None:
+                params["cuped"] = "true"
+                metrics[f"cuped_abs_diff.{c.variant}"] = c.cuped.abs_diff
+                metrics[f"cuped_variance_reduction.{c.variant}"] = c.cuped.variance_reduction
+                if c.cuped.p_value_adjusted is not None:
+                    metrics[f"cuped_p_adjusted.{c.variant}"] = c.cuped.p_value_adjusted
         now = int(time.time() * 1000)
         client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()],
                          metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])

@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.engine import analyze
-from analysis.ingest import Dataset, OutcomeError, load
-from analysis.options import Options
-from analysis.report import html_report
+from analysis.report import html_report  # noqa: F401 - the studio reads it from here
 from analysis.results import AnalysisResult
 from lab.errors import LabError
 from lab.experiments import export as export_mod
 from lab.experiments import tracking
+from lab.experiments.analyses import FileAnalysis, LoggedAnalysis, analyze_and_log, analyze_file  # noqa: F401
 from lab.experiments.outcomes import IngestResult, OutcomeStore, analyze_experiment
 from lab.experiments.spec import Experiment, ExperimentLibrary
 from lab.library.events import sample_event
@@ -43,78 +41,55 @@ def track(experiments: ExperimentLibrary, exp: Experiment, previews: bool = True
     return tracking.track_arms(exp, experiments.pinned_variants(exp), preview=maker)
 
 
-def ingest_and_track(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
-                     ) -> tuple[list[IngestResult], AnalysisResult]:
-    """Add outcome files to the store (all or nothing), then update each arm's MLflow metrics (one step per
-    stored file). MLflow is only touched once the store holds the new files, so it never counts data the
-    store lacks; a failure there leaves the store updated and a rerun logs the same figures."""
+def _no_files_for_a_source(exp: Experiment) -> None:
+    if exp.source is not None:
+        raise LabError(f"experiment {exp.key}", f"reads its outcomes from {exp.source.shown}, not from files",
+                       "load the rows into its impressions and clicks tables, or drop source: from the spec")
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did: the files added (or already there), the files refused with why, the analysis after."""
+
+    added: list[IngestResult]
+    refused: list[tuple[str, LabError]]
+    result: AnalysisResult | None
+
+
+def ingest_files(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]) -> IngestReport:
+    """The one ingest rule, for the CLI and the studio alike: each file is validated and stored on its own (all
+    of it or none of it), so one bad day does not block the other 13; every refused file is reported with
+    every bad row. Then each arm's MLflow metrics are updated once (one step per stored file). MLflow is only
+    touched once the store holds the new files, so it never counts data the store lacks; a failure there
+    leaves the store updated and a rerun logs the same figures."""
+    _no_files_for_a_source(exp)
+    if not paths:
+        raise LabError("outcomes", "no files given", "name one or more counts or events files")
     store = OutcomeStore(exp.key)
-    results = store.ingest_many(exp, list(paths))
+    added: list[IngestResult] = []
+    refused: list[tuple[str, LabError]] = []
+    for path in paths:
+        try:
+            added.append(store.ingest(exp, path))
+        except LabError as exc:
+            refused.append((Path(path).name, exc))
+    if not added or all(r.duplicate for r in added):
+        return IngestReport(added, refused, None)
     result, _ = analyze_experiment(exp, store)
     track(experiments, exp, previews=False)
-    tracking.log_arm_metrics(exp.key, result, step=results[-1].files_in_store)
-    return results, result
+    tracking.log_arm_metrics(exp.key, result, step=added[-1].files_in_store)
+    return IngestReport(added, refused, result)
 
 
-@dataclass(frozen=True)
-class LoggedAnalysis:
-    """An analysis of an experiment's stored outcomes, as logged to MLflow."""
-
-    result: AnalysisResult
-    data: Dataset
-    report_html: str
-    run_id: str
-
-    def to_dict(self) -> dict[str, Any]:
-        out = self.result.to_dict()
-        out["mlflow_run_id"] = self.run_id
-        return out
-
-
-def analyze_and_log(experiments: ExperimentLibrary, key: str, report: Path | None = None) -> LoggedAnalysis:
-    """Analyse everything stored for experiment ``key`` and log it as an MLflow run (result JSON, HTML report).
-
-    Every analysis is a run, whether the CLI or the studio asked for it.
-    """
-    exp = experiments.load(key)
-    with tracking.reachable():  # a server that does not answer fails the command now, not minutes later
-        result, data = analyze_experiment(exp, OutcomeStore(exp.key))
-        page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {exp.key}")
-        if report is not None:
-            atomic_write_text(Path(report), page)
-        track(experiments, exp, previews=False)
-        run_id = tracking.log_analysis(exp.key, result, page, {"kind": data.kind, "rows": data.rows,
-                                                               "skipped": data.skipped})
-    return LoggedAnalysis(result, data, page, run_id)
-
-
-@dataclass(frozen=True)
-class FileAnalysis:
-    """An analysis of one outcome file, outside any experiment (``highlight-lab analyze FILE``)."""
-
-    result: AnalysisResult
-    data: Dataset
-    file: str
-
-    def to_dict(self) -> dict[str, Any]:
-        out = self.result.to_dict()
-        out["input"] = {"file": self.file, "kind": self.data.kind, "rows": self.data.rows,
-                        "skipped": self.data.skipped}
-        return out
-
-
-def analyze_file(path: Path, options: Options, segment: str | None = None, start: Any = None, end: Any = None,
-                 report: Path | None = None) -> FileAnalysis:
-    """Analyse a counts or events file with the given options; optionally write the HTML report."""
-    try:
-        data = load(Path(path), segment=segment, start=start, end=end)
-        result = analyze(data.arms, options, segments=data.segments or None, notes=data.all_notes())
-    except (OutcomeError, ValueError) as exc:
-        raise LabError("analyze", str(exc)) from None
-    if report is not None:
-        page = html_report(result, data.arms, data.daily, title=f"A/B analysis: {path}")
-        atomic_write_text(Path(report), page)
-    return FileAnalysis(result, data, str(path))
+def ingest_and_track(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
+                     ) -> tuple[list[IngestResult], AnalysisResult]:
+    """``ingest_files`` for callers that need every file in: the first refused file's error is raised (the good
+    files are in the store by then, as the CLI and the studio do it)."""
+    report = ingest_files(experiments, exp, paths)
+    if report.refused:
+        raise report.refused[0][1]
+    result = report.result or analyze_experiment(exp, OutcomeStore(exp.key))[0]
+    return report.added, result
 
 
 def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, force: bool = False,
@@ -432,22 +407,6 @@ def ensure_demo(experiments: ExperimentLibrary, daily: int = 3000, days: int = 1
 
 def ingest_many(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
                 ) -> tuple[list[IngestResult], list[tuple[str, LabError]], AnalysisResult | None]:
-    """Add each good file and list each bad one (file name, error): one bad day does not block the other 13.
-
-    Each file is validated and stored on its own (all or nothing per file); the arms' MLflow metrics are
-    updated once at the end.
-    """
-    store = OutcomeStore(exp.key)
-    good: list[IngestResult] = []
-    bad: list[tuple[str, LabError]] = []
-    for path in paths:
-        try:
-            good.append(store.ingest(exp, path))
-        except LabError as exc:
-            bad.append((Path(path).name, exc))
-    if not good or all(r.duplicate for r in good):
-        return good, bad, None
-    result, _ = analyze_experiment(exp, store)
-    track(experiments, exp, previews=False)
-    tracking.log_arm_metrics(exp.key, result, step=good[-1].files_in_store)
-    return good, bad, result
+    """``ingest_files`` as the studio's Experiments tab reads it: (added, refused, analysis)."""
+    report = ingest_files(experiments, exp, paths)
+    return report.added, report.refused, report.result

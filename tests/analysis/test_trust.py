@@ -21,7 +21,7 @@ def test_a_zero_variance_arm_is_not_enough_data_in_either_mode(mode):
     assert c.rel_lift_ci_low is None and c.rel_lift_ci_high is None
     assert c.abs_diff_ci_low is None and c.abs_diff_ci_high is None
     if mode == "sequential":
-        assert c.p_value == 1.0
+        assert c.p_value is None and c.p_value_adjusted is None  # withheld, not a "1.0" it does not have
     else:
         assert c.p_value == pytest.approx(0.477, abs=1e-3)  # the pooled test is still reported
     assert (r.decision.action, r.decision.arm) == ("keep_running", None)
@@ -46,7 +46,7 @@ def test_zero_variance_user_level_data_is_refused_too():
                             clicks_x_impressions=900.0)
     r = analyze([ArmData("c", spread), ArmData("t", flat)], Options(weights=(0.99, 0.01), mode="sequential"))
     (c,) = r.comparisons
-    assert not c.enough_data and c.p_value == 1.0 and c.chance_to_win is None
+    assert not c.enough_data and c.p_value is None and c.chance_to_win is None
     assert r.decision.action == "keep_running"
 
 
@@ -69,3 +69,16 @@ def test_fixed_mode_is_not_read_before_the_planned_sample_size():
     # Sequential mode is valid at any look, and a fixed test at its planned size is read as before.
     assert analyze(arms, Options(planned_n_per_arm=6582, mode="sequential")).decision.action == "ship"
     assert analyze(arms, Options(planned_n_per_arm=1000)).decision.arm == "v3"
+
+
+def test_a_withheld_per_user_comparison_withholds_its_p_value_in_fixed_mode_too():
+    """Issue 21: the per-user (unpooled) test has no p-value without variance; it used to report 1.0."""
+    flat = RatioStatistic(users=30, clicks=0, clicks_sq=0.0, impressions=60, impressions_sq=120.0,
+                          clicks_x_impressions=0.0)
+    spread = RatioStatistic(users=3000, clicks=700, clicks_sq=900.0, impressions=3000, impressions_sq=3000.0,
+                            clicks_x_impressions=900.0)
+    r = analyze([ArmData("c", spread), ArmData("t", flat)], Options(weights=(0.99, 0.01)))
+    (c,) = r.comparisons
+    assert not c.enough_data and c.p_value is None and c.p_value_adjusted is None and not c.significant
+    data = r.to_dict()["comparisons"][0]
+    assert data["p_value"] is None and data["p_value_adjusted"] is None

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from analysis.ingest import OutcomeError, connect, load
-from lab import config
 from lab.errors import LabError
 from lab.experiments import workflow
 from lab.experiments.outcomes import OutcomeStore, analyze_experiment
@@ -135,23 +134,31 @@ def snapshot(root):
     return sorted((p.relative_to(root).as_posix(), p.read_bytes()) for p in root.rglob("*") if p.is_file())
 
 
-def test_several_files_are_ingested_all_or_nothing(lab_env, tmp_path):
+def test_one_ingest_rule_each_file_on_its_own(lab_env, tmp_path, capsys):
+    """The CLI and the studio ingest alike (workflow.ingest_files): a bad file is refused whole and named with its
+    rows, and the good files beside it are added (one bad day does not block the others)."""
     exp = lab_env.load(KEY)
     good = tmp_path / "a.csv"
     good.write_text("variant,impressions,clicks\nv1-fast-sprint,100,20\nv2-slow-motion,100,30\nv3-rival-ghost,100,40\n")
     bad = tmp_path / "b.csv"
     bad.write_text("variant,impressions,clicks\nv1-fast-sprint,100,20\nv2-slow-motion,100,300\nv3-rival-ghost,1,0\n")
-    with pytest.raises(LabError) as info:
-        workflow.ingest_and_track(lab_env, exp, [good, bad])
-    assert str(info.value) == (f"outcomes: {bad}: row 2, column clicks: 300 clicks is more than 100 impressions; "
-                               "nothing was added to the store (the 2 files are added together or not at all)")
-    store = OutcomeStore(exp.key)
-    assert store.manifest() == [] and not list(store.root.rglob("*.csv"))
-    assert not (config.data_dir() / "mlflow.db").exists()  # MLflow is only touched after the store
-    results, result = workflow.ingest_and_track(lab_env, exp, [good, tmp_path / "a.csv"])
-    assert [r.duplicate for r in results] == [False, True]
-    assert [v.impressions for v in result.variants] == [100, 100, 100]
-    assert (config.data_dir() / "mlflow.db").exists()
+    report = workflow.ingest_files(lab_env, exp, [bad, good])
+    assert [r.file for r in report.added] == ["a.csv"]
+    assert [(name, str(exc)) for name, exc in report.refused] == [
+        ("b.csv", f"outcomes: {bad}: row 2, column clicks: 300 clicks is more than 100 impressions; "
+                  "nothing was added to the store")]
+    assert [v.impressions for v in report.result.variants] == [100, 100, 100]
+    # The studio reads the same call.
+    added, refused, _ = workflow.ingest_many(lab_env, exp, [good, bad])
+    assert [r.duplicate for r in added] == [True] and [n for n, _ in refused] == ["b.csv"]
+    # The CLI too: the good file's line on stdout, the bad one on stderr, exit 2.
+    from lab.cli import main
+
+    assert main(["outcomes", "ingest", "--experiment", KEY, str(good), str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert "a.csv: already ingested, skipped" in out
+    assert err.strip().splitlines()[-1] == (f"error: outcomes: {bad}: row 2, column clicks: 300 clicks is more than 100 impressions; "
+                           "nothing was added to the store")
 
 
 def test_the_manifest_is_the_only_truth_and_orphans_are_cleaned(lab_env, tmp_path):
