@@ -772,7 +772,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
+        for arg in sys.argv[1:] if argv is None else argv:  # the longest real argument is an inline event
+            if len(arg) > EVENT_MAX_CHARS:
+                raise LabError(parser.prog, f"an argument is {len(arg):,} characters long; the limit is "
+                               f"{EVENT_MAX_CHARS:,}", "pass long input as @FILE")
         args = parser.parse_args(argv)
+        config.check_command(" ".join(w for w in (getattr(args, "command", None), getattr(args, "action", None)) if w))
         return args.func(args)
     except LabError as exc:
         from lab.experiments.tracking import MlflowUnavailable
