@@ -107,6 +107,8 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
                 "send one JSON object such as "
                 '{"event": "rank_up", "user": "Alice", "old_rank": 3, "new_rank": 2}',
             ) from None
+        except ValueError:  # a number past Python's 4300-digit limit for int()
+            raise EventError(where, "holds a number too long to read", "send ranks as small whole numbers") from None
     if not isinstance(data, dict):
         raise EventError(where, f"must be a JSON object, got {_kind(data)}")
     unknown = sorted(set(data) - set(FIELDS), key=str)

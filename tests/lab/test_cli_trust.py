@@ -97,6 +97,22 @@ def test_render_numbers(tmp_path, call, args, what):
     assert what in line
 
 
+@pytest.mark.parametrize("args, what", [
+    (["--events", "EVENTS", "--workers", "-3"], "argument --workers: must be a whole number at least 1, got -3"),
+    (["--events", "EVENTS", "--workers", "0"], "argument --workers: must be a whole number at least 1, got 0"),
+    (["--events", "EVENTS", "--level", "-1"], "argument --level: must be a whole number at least 0, got -1"),
+    # Refused before a Celery worker starts (and waits for its broker).
+    (["--celery", "--concurrency", "0", "--broker", "redis://127.0.0.1:9/0"],
+     "argument --concurrency: must be a whole number at least 1, got 0"),
+])
+def test_worker_numbers(tmp_path, call, args, what):
+    events = tmp_path / "events.jsonl"
+    events.write_text(EVENT + "\n", encoding="utf-8")
+    argv = ["worker", *[str(events) if a == "EVENTS" else a for a in args], "--out", str(tmp_path / "videos")]
+    assert call(*argv) == f"error: highlight-lab worker: {what}; see `highlight-lab worker --help`"
+    assert not (tmp_path / "videos").exists()
+
+
 def test_render_into_an_existing_folder(tmp_path):
     (tmp_path / "existing_dir.mp4").mkdir()
     line = one_line(run("render", "--variant", "v1-fast-sprint", "--event", EVENT, "--out",
