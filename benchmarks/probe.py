@@ -433,7 +433,8 @@ CATEGORIES: dict[str, Callable[[Probe], None]] = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--category", action="append", choices=list(CATEGORIES), help="run only these")
-    parser.add_argument("--verbose", action="store_true", help="list every attempt that went wrong, with its message")
+    parser.add_argument("--verbose", action="store_true", help="list every attempt with its message, not only "
+                        "the ones that went wrong")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lab-probe-"))
     try:
@@ -453,9 +454,8 @@ def main() -> int:
     total = probe.attempts
     print(f"{'total':<24} {len(total):>8} " + " ".join(f"{sum(a.verdict == v for a in total):>16}" for v in verdicts))
     wrong = [a for a in total if a.verdict != "ok"]
-    if args.verbose or wrong:
-        for a in wrong:
-            print(f"  {a.verdict}: [{a.category}] {a.name}: {a.message[:200]!r}")
+    for a in total if args.verbose else wrong:
+        print(f"  {a.verdict}: [{a.category}] {a.name}: {a.message[:200]!r}")
     return 1 if wrong else 0
 
 

@@ -95,26 +95,20 @@ _NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 @dataclass(frozen=True)
 class Setting:
-    """One environment variable: its default, what it accepts (in words, for the error) and its parser.
+    """One environment variable: its default, what it is and accepts (in words, for the error), and its parser.
 
-    ``parse`` gets the stripped, non-empty text and raises ``ValueError`` when it does not accept it.
+    ``parse`` gets the stripped, non-empty text and raises ``ValueError`` when it does not accept it (``str``
+    and ``Path`` take anything).
     ``groups`` are the kinds of work that need it (``COMMAND_SETTINGS`` maps commands to groups).
     """
 
     env: str
     default: Any
+    noun: str  # what the value is, for "'abc' is not a size in bytes"
     accepts: str
     parse: Callable[[str], Any]
     groups: tuple[str, ...]
     secret: bool = False  # a URL may hold a password: the error does not quote it
-
-
-def _text(text: str) -> str:
-    return text
-
-
-def _path(text: str) -> Path:
-    return Path(text)
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -180,55 +174,61 @@ def _http_url(text: str) -> str:
     return text
 
 
-_SWITCH = "a switch: 1, true, yes or on (or 0, false, no, off)"
-_FOLDER = "a folder path"
+_SWITCH = ("a switch", "1, true, yes or on (or 0, false, no, off)")
+_FOLDER = ("a folder path", "any path")
 SETTINGS: dict[str, Setting] = {s.env: s for s in (
-    Setting(ENV_HOME, DEFAULT_HOME, _FOLDER, _text, ("paths",)),
-    Setting(ENV_VARIANTS, DEFAULT_VARIANTS, _FOLDER, _text, ("paths",)),
-    Setting(ENV_EXPERIMENTS, DEFAULT_EXPERIMENTS, _FOLDER, _text, ("paths",)),
-    Setting(ENV_CACHE_BYTES, DEFAULT_CACHE_BYTES, "a whole number of bytes from 0 to 2^50 (e.g. 4294967296)",
-            _whole(0, 2**50), ("render",)),
-    Setting(ENV_WAN_MODEL, None, _FOLDER, _path, ("render",)),
-    Setting(ENV_WAN_CPU_OFFLOAD, False, _SWITCH, _switch, ("render",)),
-    Setting(ENV_WAN_VAE_TILING, False, _SWITCH, _switch, ("render",)),
-    Setting(ENV_WAN_VAE_SLICING, False, _SWITCH, _switch, ("render",)),
-    Setting(ENV_WAN_VAE_DTYPE, "fp32", "fp32 or bf16", _choice(WAN_VAE_DTYPES), ("render",)),
-    Setting(ENV_WAN_COMPILE, None, f"off (0, false, no, off), on (1, true, yes, on: inductor) or one of "
-            f"{', '.join(WAN_COMPILE_BACKENDS)}", _compile, ("render",)),
-    Setting(ENV_WAN_ATTENTION, "auto", f"one of {', '.join(WAN_ATTENTION_BACKENDS)}",
+    Setting(ENV_HOME, DEFAULT_HOME, *_FOLDER, str, ("paths",)),
+    Setting(ENV_VARIANTS, DEFAULT_VARIANTS, *_FOLDER, str, ("paths",)),
+    Setting(ENV_EXPERIMENTS, DEFAULT_EXPERIMENTS, *_FOLDER, str, ("paths",)),
+    Setting(ENV_CACHE_BYTES, DEFAULT_CACHE_BYTES, "a size in bytes",
+            "a whole number from 0 to 2^50 (e.g. 4294967296)", _whole(0, 2**50), ("render",)),
+    Setting(ENV_WAN_MODEL, None, *_FOLDER, Path, ("render",)),
+    Setting(ENV_WAN_CPU_OFFLOAD, False, *_SWITCH, _switch, ("render",)),
+    Setting(ENV_WAN_VAE_TILING, False, *_SWITCH, _switch, ("render",)),
+    Setting(ENV_WAN_VAE_SLICING, False, *_SWITCH, _switch, ("render",)),
+    Setting(ENV_WAN_VAE_DTYPE, "fp32", "a VAE dtype", " or ".join(WAN_VAE_DTYPES), _choice(WAN_VAE_DTYPES),
+            ("render",)),
+    Setting(ENV_WAN_COMPILE, None, "a compile backend", f"off (0, false, no, off), on (1, true, yes, on: "
+            f"inductor) or one of {', '.join(WAN_COMPILE_BACKENDS)}", _compile, ("render",)),
+    Setting(ENV_WAN_ATTENTION, "auto", "an attention backend the lab uses",
+            f"one of {', '.join(WAN_ATTENTION_BACKENDS)} (no kernel is fetched from a hub)",
             _choice(WAN_ATTENTION_BACKENDS), ("render",)),
-    Setting(ENV_WAN_CFG_BATCH, False, _SWITCH, _switch, ("render",)),
-    Setting(ENV_WAN_DISTILLED, None, _FOLDER, _path, ("render",)),
+    Setting(ENV_WAN_CFG_BATCH, False, *_SWITCH, _switch, ("render",)),
+    Setting(ENV_WAN_DISTILLED, None, *_FOLDER, Path, ("render",)),
     # The list's own rules (decreasing, 1-1000) are checked by lab.render.sampling.parse_timesteps.
-    Setting(ENV_WAN_DISTILLED_TIMESTEPS, "1000,757,522", "comma-separated timesteps such as 1000,757,522",
-            _text, ("render",)),
-    Setting(ENV_WAN_LORAS, None, _FOLDER, _path, ("render",)),
-    Setting(ENV_WAN_CALIBRATION, None, "a JSON file path", _path, ("render",)),
-    Setting(ENV_TRACKING_URI, None, "an MLflow tracking URI", _text, ("mlflow",)),
-    Setting(ENV_REGISTRY_URI, None, "an MLflow registry URI", _text, ("mlflow",)),
-    Setting(ENV_MLFLOW_TIMEOUT, DEFAULT_MLFLOW_TIMEOUT_S, "a whole number of seconds from 1 to 3600",
+    Setting(ENV_WAN_DISTILLED_TIMESTEPS, "1000,757,522", "a list of timesteps", "e.g. 1000,757,522", str,
+            ("render",)),
+    Setting(ENV_WAN_LORAS, None, *_FOLDER, Path, ("render",)),
+    Setting(ENV_WAN_CALIBRATION, None, "a file path", "any path", Path, ("render",)),
+    Setting(ENV_TRACKING_URI, None, "an MLflow tracking URI", "any URI", str, ("mlflow",)),
+    Setting(ENV_REGISTRY_URI, None, "an MLflow registry URI", "any URI", str, ("mlflow",)),
+    Setting(ENV_MLFLOW_TIMEOUT, DEFAULT_MLFLOW_TIMEOUT_S, "a timeout in seconds", "a whole number from 1 to 3600",
             _whole(1, 3600), ("mlflow",)),
-    Setting(ENV_MLFLOW_RETRIES, DEFAULT_MLFLOW_RETRIES, "a whole number from 0 to 10", _whole(0, 10), ("mlflow",)),
-    Setting(ENV_BROKER, None, "a broker URL such as redis://127.0.0.1:6379/0", _matching(_URL_RE), ("worker",),
-            secret=True),
-    Setting(ENV_OUTPUT_URL, None, "a folder or an fsspec URL", _text, ("worker",)),
-    Setting(ENV_WEBHOOK_URL, None, "an http(s) URL with a host, e.g. https://app.example/hook", _http_url,
+    Setting(ENV_MLFLOW_RETRIES, DEFAULT_MLFLOW_RETRIES, "a retry count", "a whole number from 0 to 10",
+            _whole(0, 10), ("mlflow",)),
+    Setting(ENV_BROKER, None, "a broker URL", "a URL such as redis://127.0.0.1:6379/0", _matching(_URL_RE),
             ("worker",), secret=True),
-    Setting(ENV_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT_S, "a number of seconds above 0, at most 600", _seconds(600),
+    Setting(ENV_OUTPUT_URL, None, "a folder or an fsspec URL", "any path or URL", str, ("worker",)),
+    Setting(ENV_WEBHOOK_URL, None, "an http(s) URL", "an http or https URL with a host, e.g. "
+            "https://app.example/hook", _http_url, ("worker",), secret=True),
+    Setting(ENV_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT_S, "a timeout in seconds", "a number above 0, at most 600",
+            _seconds(600), ("worker",)),
+    Setting(ENV_PUSH_RETRIES, DEFAULT_PUSH_RETRIES, "a retry count", "a whole number from 0 to 20", _whole(0, 20),
             ("worker",)),
-    Setting(ENV_PUSH_RETRIES, DEFAULT_PUSH_RETRIES, "a whole number from 0 to 20", _whole(0, 20), ("worker",)),
-    Setting(ENV_RENDER_RETRIES, DEFAULT_RENDER_RETRIES, "a whole number from 0 to 20", _whole(0, 20), ("worker",)),
-    Setting(ENV_VISIBILITY_TIMEOUT, DEFAULT_VISIBILITY_TIMEOUT_S, "a whole number of seconds from 1 to 604800 "
-            "(a week)", _whole(1, 7 * 24 * 3600), ("worker",)),
-    Setting(ENV_GPU_RATE_LIMIT, DEFAULT_GPU_RATE_LIMIT, "a Celery rate such as 30/m, 2/s or 100/h",
+    Setting(ENV_RENDER_RETRIES, DEFAULT_RENDER_RETRIES, "a retry count", "a whole number from 0 to 20",
+            _whole(0, 20), ("worker",)),
+    Setting(ENV_VISIBILITY_TIMEOUT, DEFAULT_VISIBILITY_TIMEOUT_S, "a timeout in seconds",
+            "a whole number from 1 to 604800 (a week)", _whole(1, 7 * 24 * 3600), ("worker",)),
+    Setting(ENV_GPU_RATE_LIMIT, DEFAULT_GPU_RATE_LIMIT, "a Celery rate", "a rate such as 30/m, 2/s or 100/h",
             _matching(_RATE_RE), ("worker",)),
     # The level's upper end depends on each variant's degrade ladder; the renderer checks it per variant.
-    Setting(ENV_WORKER_LEVEL, None, "a degrade level: a whole number from 0 to 99", _whole(0, 99), ("worker",)),
+    Setting(ENV_WORKER_LEVEL, None, "a degrade level", "a whole number from 0 to 99", _whole(0, 99), ("worker",)),
     # The backend names live in lab.render.backends (a higher layer); make_backend checks the name itself.
-    Setting(ENV_WORKER_BACKEND, "auto", "a background backend name such as auto, motion or wan",
+    Setting(ENV_WORKER_BACKEND, "auto", "a backend name", "a name such as auto, motion or wan",
             _matching(_NAME_RE), ("worker",)),
-    Setting(ENV_WEEKLY_EVENTS, None, "an events file path", _text, ("worker",)),
-    Setting(ENV_PORT, DEFAULT_PORT, "a port number from 1 to 65535", _whole(1, 65535), ("studio",)),
+    Setting(ENV_WEEKLY_EVENTS, None, "an events file path", "any path", str, ("worker",)),
+    Setting(ENV_PORT, DEFAULT_PORT, "a port number", "a whole number from 1 to 65535", _whole(1, 65535),
+            ("studio",)),
 )}
 
 # What each command reads, by its words (``highlight-lab experiments track`` -> "experiments track").
@@ -257,9 +257,9 @@ def value(env: str) -> Any:
     try:
         return setting.parse(raw)
     except (ValueError, OverflowError):
-        shown = "a value" if setting.secret else excerpt(raw)
+        shown = "its value" if setting.secret else excerpt(raw)
         default = "no default" if setting.default is None else f"default {setting.default}"
-        raise LabError(env, f"is set to {shown}, but it takes {setting.accepts}",
+        raise LabError(env, f"{shown} is not {setting.noun}; it takes {setting.accepts}",
                        f"set it to such a value, or unset it ({default})") from None
 
 

@@ -57,8 +57,9 @@ def test_a_bad_setting_stops_the_command_before_any_work(variable, tmp_path, eve
     monkeypatch.setenv(variable, "abc")
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith(f"error: {variable}: is set to ")
-    assert "but it takes" in err and "unset it" in err
+    shown = "its value" if config.SETTINGS[variable].secret else "'abc'"
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: {variable}: {shown} is not ")
+    assert "; it takes " in err and "unset it" in err
     if output is not None:
         assert not output.exists()  # checked before any work: nothing rendered, no folder made
 
@@ -74,7 +75,7 @@ def test_a_bad_setting_is_one_line_from_the_installed_command(tmp_path):
     proc = subprocess.run([CLI, "render", "--variant", "v1-fast-sprint", "--event", EVENT, "--out", str(out),
                            "--backend", "motion", "--level", "4"], cwd=REPO, env=env, capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr == ("error: HIGHLIGHT_LAB_CACHE_BYTES: is set to 'abc', but it takes a whole number of bytes "
+    assert proc.stderr == ("error: HIGHLIGHT_LAB_CACHE_BYTES: 'abc' is not a size in bytes; it takes a whole number "
                            "from 0 to 2^50 (e.g. 4294967296); set it to such a value, or unset it "
                            "(default 4294967296)\n")
     assert not out.exists()
@@ -105,14 +106,15 @@ def test_values_python_would_read_but_the_setting_does_not_take(variable, text, 
     monkeypatch.setenv(variable, text)
     with pytest.raises(LabError) as info:
         config.value(variable)
-    assert info.value.where == variable and "but it takes" in info.value.what
+    assert info.value.where == variable and " is not " in info.value.what and "; it takes " in info.value.what
 
 
 def test_urls_that_may_hold_a_password_are_not_quoted(monkeypatch):
     monkeypatch.setenv("HIGHLIGHT_LAB_WEBHOOK_URL", "ftp://user:s3cret@host/hook")
     with pytest.raises(LabError) as info:
         config.webhook_url()
-    assert "s3cret" not in str(info.value) and "is set to a value, but it takes an http(s) URL" in str(info.value)
+    assert "s3cret" not in str(info.value)
+    assert str(info.value).startswith("HIGHLIGHT_LAB_WEBHOOK_URL: its value is not an http(s) URL; it takes an http ")
 
 
 @pytest.mark.parametrize("variable, text, expected", [
@@ -150,3 +152,15 @@ def test_every_command_named_in_the_table_exists():
                                                     "export": ["--experiment", "k"],
                                                     "rollback": ["--scenario", "rank_up"]}.get(words, [])])
         assert " ".join(w for w in (args.command, getattr(args, "action", None)) if w) == words
+
+
+def test_the_studio_entry_point_checks_its_settings_too(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GRADIO_SERVER_PORT": "abc", "HIGHLIGHT_LAB_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "lab.app"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: GRADIO_SERVER_PORT: 'abc' is not a port number; it takes a whole number")

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lab import config
 from lab.errors import LabError
 
-PROPERTY = settings(derandomize=True, max_examples=100, deadline=None, database=None,
+PROPERTY = settings(derandomize=True, max_examples=50, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 # What an environment variable can hold: any text without NUL, encodable for the OS (no lone surrogates).
 env_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=80)
@@ -55,7 +55,7 @@ def reads_or_names_the_variable(variable: str, text: str) -> None:
             assert config.value(variable) == config.SETTINGS[variable].default  # empty counts as unset
     except LabError as exc:
         assert exc.where == variable, repr(exc)
-        assert "but it takes" in exc.what and "\n" not in str(exc) and "\x1b" not in str(exc), repr(str(exc))
+        assert " is not " in exc.what and "; it takes " in exc.what and "\n" not in str(exc) and "\x1b" not in str(exc), repr(str(exc))
     finally:
         if old is None:
             del os.environ[variable]
