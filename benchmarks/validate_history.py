@@ -2,11 +2,12 @@
 
 Validation checks every saved version's hash. It must read each snapshot once (linear); it once re-read the
 whole history for each version (quadratic: 264 versions took 180 s). The script saves one variant N times
-through ``VariantLibrary.save``, times ``validate_paths`` at each size (median of ``--runs``), and prints the
-time per version and its ratio to the smallest size's: about 1 when linear, about N/30 when quadratic. It also
-counts how often one validation opens a saved version's file, which does not depend on the machine's load.
+through ``VariantLibrary.save``, times ``validate_paths`` at each size (median of ``--runs`` interleaved
+rounds), and prints the time per version and its ratio to the smallest size's: about 1 when linear, about N/30
+when quadratic. It also counts how often one validation opens a saved version's file, which does not depend on
+the machine's load.
 
-    .venv/bin/python benchmarks/validate_history.py [--sizes 30,100,300] [--runs 5]
+    .venv/bin/python benchmarks/validate_history.py [--sizes 30,100,300] [--runs 7]
 """
 
 from __future__ import annotations
@@ -67,26 +68,35 @@ def snapshot_reads(path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="30,100,300", help="history sizes to time, ascending")
-    parser.add_argument("--runs", type=int, default=5, help="validations per size (the median is reported)")
+    parser.add_argument("--runs", type=int, default=7, help="rounds of validations (the median is reported)")
     parser.add_argument("--no-count-reads", dest="count_reads", action="store_false",
                         help="skip the extra validation that counts snapshot reads")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     folder = Path(tempfile.mkdtemp(prefix="validate-history-"))
     try:
-        root = folder / "variants"
+        root = folder / "growing" / "variants"
         shutil.copytree(REPO / "variants", root, ignore=shutil.ignore_patterns(".lock"))
-        lib = VariantLibrary(root)
+        libraries = {}
+        for size in sizes:  # one library per size, each a copy of the growing one
+            grow(VariantLibrary(root), size)
+            libraries[size] = folder / str(size) / "variants"
+            shutil.copytree(root, libraries[size], ignore=shutil.ignore_patterns(".lock"))
+        # Rounds interleave the sizes, so a burst of load on a shared machine hits them all alike.
+        times: dict[int, list[float]] = {size: [] for size in sizes}
+        for _ in range(args.runs):
+            for size in sizes:
+                times[size].append(time_validate(libraries[size] / f"{VARIANT}.yaml", 1))
         print(f"{'versions':>8}  {'validate (median)':>17}  {'per version':>11}  {'ratio to first':>14}  "
               f"{'snapshot reads per version':>26}", flush=True)
         first = last = 0.0
         for size in sizes:
-            held = grow(lib, size)
-            seconds = time_validate(root / f"{VARIANT}.yaml", args.runs)
-            reads = f"{snapshot_reads(root / f'{VARIANT}.yaml') / held:.2f}" if args.count_reads else "-"
-            last = seconds / held
+            seconds = statistics.median(times[size])
+            path = libraries[size] / f"{VARIANT}.yaml"
+            reads = f"{snapshot_reads(path) / size:.2f}" if args.count_reads else "-"
+            last = seconds / size
             first = first or last
-            print(f"{held:>8}  {seconds:>15.3f} s  {last * 1000:>8.2f} ms  {last / first:>14.2f}  {reads:>26}",
+            print(f"{size:>8}  {seconds:>15.3f} s  {last * 1000:>8.2f} ms  {last / first:>14.2f}  {reads:>26}",
                   flush=True)
         print(f"time per version, {sizes[-1]} vs {sizes[0]} versions: x{last / first:.2f} (linear: about 1)")
     finally:
