@@ -757,11 +757,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output store: a folder or fsspec URL (default: $HIGHLIGHT_LAB_OUTPUT_URL)")
     p.add_argument("--broker", help="Celery broker, e.g. redis://127.0.0.1:6379/0 (default: $HIGHLIGHT_LAB_BROKER)")
     p.add_argument("--celery", action="store_true", help="start a Celery worker on the broker")
-    p.add_argument("--concurrency", type=int, default=1, help="processes of a Celery worker (default 1)")
+    p.add_argument("--concurrency", type=_int_in(1), default=1, help="processes of a Celery worker (default 1)")
     p.add_argument("--pool", choices=("prefork", "solo"), default="prefork", help="Celery pool (default prefork)")
-    p.add_argument("--workers", type=int, help="processes of the embedded pool (default: one per core)")
+    p.add_argument("--workers", type=_int_in(1), help="processes of the embedded pool (default: one per core)")
     p.add_argument("--backend", choices=BACKENDS, help="background backend (default: $HIGHLIGHT_LAB_WORKER_BACKEND)")
-    p.add_argument("--level", type=int, help="fixed degrade level (default: chosen per render)")
+    p.add_argument("--level", type=_int_in(0), help="fixed degrade level (default: chosen per render)")
     p.add_argument("--webhook", help="push hook URL (default: $HIGHLIGHT_LAB_WEBHOOK_URL)")
     p = add(sub, "studio", cmd_studio, "open the browser studio", json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
@@ -775,7 +775,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
+        for arg in sys.argv[1:] if argv is None else argv:  # the longest real argument is an inline event
+            if len(arg) > EVENT_MAX_CHARS:
+                raise LabError(parser.prog, f"an argument is {len(arg):,} characters long; the limit is "
+                               f"{EVENT_MAX_CHARS:,}", "pass long input as @FILE")
         args = parser.parse_args(argv)
+        config.check_command(" ".join(w for w in (getattr(args, "command", None), getattr(args, "action", None)) if w))
         return args.func(args)
     except LabError as exc:
         from lab.experiments.tracking import MlflowUnavailable

@@ -2,13 +2,23 @@
 
 Functions, not constants, so a test (or a second studio in the same process) that changes the environment
 sees the change. ``LabConfig`` bundles what a front end needs (the studio is built from one).
+
+Every variable is read through ``SETTINGS``: one parser per variable, and a ``LabError`` that names the
+variable and what it accepts, never a bare ``int()`` failing deep inside a render. ``check_command`` checks
+the settings a command needs before it does any work; an empty variable counts as unset.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError, excerpt
 
 # -- defaults ------------------------------------------------------------------------------
 DEFAULT_HOME = ".highlight-lab"
@@ -75,12 +85,205 @@ WAN_ATTENTION_BACKENDS = ("auto", "native", "_native_flash", "_native_efficient"
 WAN_COMPILE_BACKENDS = ("inductor", "aot_eager", "eager")  # the last two trace without generating code (tests)
 
 
+# -- reading and checking settings ----------------------------------------------------------
+
+ON_WORDS = ("1", "true", "yes", "on")
+OFF_WORDS = ("0", "false", "no", "off")
+_WHOLE_RE = re.compile(r"[0-9]{1,18}")  # ASCII digits only: int() would also read '５', '1_0' and ' 1 '
+_NUMBER_RE = re.compile(r"[0-9]{1,12}(\.[0-9]{0,12})?|\.[0-9]{1,12}")
+_URL_RE = re.compile(r"[a-z][a-z0-9+.-]{0,31}://\S+")
+_RATE_RE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?(/[smh])?")  # Celery's rate-limit syntax
+_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its default, what it is and accepts (in words, for the error), and its parser.
+
+    ``parse`` gets the stripped, non-empty text and raises ``ValueError`` when it does not accept it (``str``
+    and ``Path`` take anything).
+    ``groups`` are the kinds of work that need it (``COMMAND_SETTINGS`` maps commands to groups).
+    """
+
+    env: str
+    default: Any
+    noun: str  # what the value is, for "'abc' is not a size in bytes"
+    accepts: str
+    parse: Callable[[str], Any]
+    groups: tuple[str, ...]
+    secret: bool = False  # a URL may hold a password: the error does not quote it
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not _WHOLE_RE.fullmatch(text) or not low <= int(text) <= high:
+            raise ValueError(text)
+        return int(text)
+    return parse
+
+
+def _seconds(high: float) -> Callable[[str], float]:
+    """A positive, finite number of seconds up to ``high``."""
+    def parse(text: str) -> float:
+        if not _NUMBER_RE.fullmatch(text) or not (0 < float(text) <= high and math.isfinite(float(text))):
+            raise ValueError(text)
+        return float(text)
+    return parse
+
+
+def _switch(text: str) -> bool:
+    word = text.lower()
+    if word not in ON_WORDS + OFF_WORDS:
+        raise ValueError(text)
+    return word in ON_WORDS
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.lower() not in options:
+            raise ValueError(text)
+        return text.lower()
+    return parse
+
+
+def _compile(text: str) -> str | None:
+    """Off, on (``inductor``) or a torch.compile backend by name."""
+    word = text.lower()
+    if word in OFF_WORDS:
+        return None
+    if word in ON_WORDS:
+        return "inductor"
+    return _choice(WAN_COMPILE_BACKENDS)(word)
+
+
+def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not pattern.fullmatch(text):
+            raise ValueError(text)
+        return text
+    return parse
+
+
+def _http_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in text)
+    except ValueError:  # e.g. a bad IPv6 literal or port
+        ok = False
+    if not ok:
+        raise ValueError(text)
+    return text
+
+
+_SWITCH = ("a switch", "1, true, yes or on (or 0, false, no, off)")
+_FOLDER = ("a folder path", "any path")
+SETTINGS: dict[str, Setting] = {s.env: s for s in (
+    Setting(ENV_HOME, DEFAULT_HOME, *_FOLDER, str, ("paths",)),
+    Setting(ENV_VARIANTS, DEFAULT_VARIANTS, *_FOLDER, str, ("paths",)),
+    Setting(ENV_EXPERIMENTS, DEFAULT_EXPERIMENTS, *_FOLDER, str, ("paths",)),
+    Setting(ENV_CACHE_BYTES, DEFAULT_CACHE_BYTES, "a size in bytes",
+            "a whole number from 0 to 2^50 (e.g. 4294967296)", _whole(0, 2**50), ("render",)),
+    Setting(ENV_WAN_MODEL, None, *_FOLDER, Path, ("render",)),
+    Setting(ENV_WAN_CPU_OFFLOAD, False, *_SWITCH, _switch, ("render",)),
+    Setting(ENV_WAN_VAE_TILING, False, *_SWITCH, _switch, ("render",)),
+    Setting(ENV_WAN_VAE_SLICING, False, *_SWITCH, _switch, ("render",)),
+    Setting(ENV_WAN_VAE_DTYPE, "fp32", "a VAE dtype", " or ".join(WAN_VAE_DTYPES), _choice(WAN_VAE_DTYPES),
+            ("render",)),
+    Setting(ENV_WAN_COMPILE, None, "a compile backend", f"off (0, false, no, off), on (1, true, yes, on: "
+            f"inductor) or one of {', '.join(WAN_COMPILE_BACKENDS)}", _compile, ("render",)),
+    Setting(ENV_WAN_ATTENTION, "auto", "an attention backend the lab uses",
+            f"one of {', '.join(WAN_ATTENTION_BACKENDS)} (no kernel is fetched from a hub)",
+            _choice(WAN_ATTENTION_BACKENDS), ("render",)),
+    Setting(ENV_WAN_CFG_BATCH, False, *_SWITCH, _switch, ("render",)),
+    Setting(ENV_WAN_DISTILLED, None, *_FOLDER, Path, ("render",)),
+    # The list's own rules (decreasing, 1-1000) are checked by lab.render.wan.sampling.parse_timesteps.
+    Setting(ENV_WAN_DISTILLED_TIMESTEPS, "1000,757,522", "a list of timesteps", "e.g. 1000,757,522", str,
+            ("render",)),
+    Setting(ENV_WAN_LORAS, None, *_FOLDER, Path, ("render",)),
+    Setting(ENV_WAN_CALIBRATION, None, "a file path", "any path", Path, ("render",)),
+    Setting(ENV_TRACKING_URI, None, "an MLflow tracking URI", "any URI", str, ("mlflow",)),
+    Setting(ENV_REGISTRY_URI, None, "an MLflow registry URI", "any URI", str, ("mlflow",)),
+    Setting(ENV_MLFLOW_TIMEOUT, DEFAULT_MLFLOW_TIMEOUT_S, "a timeout in seconds", "a whole number from 1 to 3600",
+            _whole(1, 3600), ("mlflow",)),
+    Setting(ENV_MLFLOW_RETRIES, DEFAULT_MLFLOW_RETRIES, "a retry count", "a whole number from 0 to 10",
+            _whole(0, 10), ("mlflow",)),
+    Setting(ENV_BROKER, None, "a broker URL", "a URL such as redis://127.0.0.1:6379/0", _matching(_URL_RE),
+            ("worker",), secret=True),
+    Setting(ENV_OUTPUT_URL, None, "a folder or an fsspec URL", "any path or URL", str, ("worker",)),
+    Setting(ENV_WEBHOOK_URL, None, "an http(s) URL", "an http or https URL with a host, e.g. "
+            "https://app.example/hook", _http_url, ("worker",), secret=True),
+    Setting(ENV_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT_S, "a timeout in seconds", "a number above 0, at most 600",
+            _seconds(600), ("worker",)),
+    Setting(ENV_PUSH_RETRIES, DEFAULT_PUSH_RETRIES, "a retry count", "a whole number from 0 to 20", _whole(0, 20),
+            ("worker",)),
+    Setting(ENV_RENDER_RETRIES, DEFAULT_RENDER_RETRIES, "a retry count", "a whole number from 0 to 20",
+            _whole(0, 20), ("worker",)),
+    Setting(ENV_VISIBILITY_TIMEOUT, DEFAULT_VISIBILITY_TIMEOUT_S, "a timeout in seconds",
+            "a whole number from 1 to 604800 (a week)", _whole(1, 7 * 24 * 3600), ("worker",)),
+    Setting(ENV_GPU_RATE_LIMIT, DEFAULT_GPU_RATE_LIMIT, "a Celery rate", "a rate such as 30/m, 2/s or 100/h",
+            _matching(_RATE_RE), ("worker",)),
+    # The level's upper end depends on each variant's degrade ladder; the renderer checks it per variant.
+    Setting(ENV_WORKER_LEVEL, None, "a degrade level", "a whole number from 0 to 99", _whole(0, 99), ("worker",)),
+    # The backend names live in lab.render.backends (a higher layer); make_backend checks the name itself.
+    Setting(ENV_WORKER_BACKEND, "auto", "a backend name", "a name such as auto, motion or wan",
+            _matching(_NAME_RE), ("worker",)),
+    Setting(ENV_WEEKLY_EVENTS, None, "an events file path", "any path", str, ("worker",)),
+    Setting(ENV_PORT, DEFAULT_PORT, "a port number", "a whole number from 1 to 65535", _whole(1, 65535),
+            ("studio",)),
+)}
+
+# What each command reads, by its words (``highlight-lab experiments track`` -> "experiments track").
+COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
+    "render": ("paths", "render"),
+    "experiments track": ("paths", "mlflow", "render"),
+    "experiments analyze": ("paths", "mlflow"),
+    "experiments demo": ("paths", "mlflow"),
+    "outcomes ingest": ("paths", "mlflow"),
+    "export": ("paths", "mlflow"),
+    "rollback": ("paths", "mlflow"),
+    "worker": ("paths", "worker", "render"),
+    "studio": ("paths", "studio", "mlflow", "render"),
+}
+
+
+def value(env: str) -> Any:
+    """The checked value of one setting: its default when unset or empty, else what its parser makes of it.
+
+    Raises ``LabError`` naming the variable, what it holds (an excerpt) and what it accepts.
+    """
+    setting = SETTINGS[env]
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return setting.default
+    try:
+        return setting.parse(raw)
+    except (ValueError, OverflowError):
+        shown = "its value" if setting.secret else excerpt(raw)
+        default = "no default" if setting.default is None else f"default {setting.default}"
+        raise LabError(env, f"{shown} is not {setting.noun}; it takes {setting.accepts}",
+                       f"set it to such a value, or unset it ({default})") from None
+
+
+def check(*groups: str) -> None:
+    """Check every setting of ``groups`` (e.g. ``"render"``, ``"worker"``), so bad ones stop a command early."""
+    for setting in SETTINGS.values():
+        if set(setting.groups) & set(groups):
+            value(setting.env)
+
+
+def check_command(words: str) -> None:
+    """Check the settings a CLI command reads (``COMMAND_SETTINGS``) before it does any work."""
+    check(*COMMAND_SETTINGS.get(words, ("paths",)))
+
+
 # -- the data folder and what lives under it -----------------------------------------------
 
 
 def data_dir() -> Path:
     """The lab's data: background cache, tiny test model, MLflow store, outcomes, exports."""
-    return Path(os.environ.get(ENV_HOME, DEFAULT_HOME)).resolve()
+    return Path(value(ENV_HOME)).resolve()
 
 
 def cache_dir() -> Path:
@@ -88,7 +291,7 @@ def cache_dir() -> Path:
 
 
 def cache_bytes() -> int:
-    return int(os.environ.get(ENV_CACHE_BYTES, DEFAULT_CACHE_BYTES))
+    return value(ENV_CACHE_BYTES)
 
 
 def previews_dir() -> Path:
@@ -122,79 +325,69 @@ def tiny_wan_dir() -> Path:
 
 def wan_model_dir() -> Path | None:
     """Local diffusers-format Wan2.2-TI2V-5B (``HIGHLIGHT_LAB_WAN_MODEL``); None when not configured."""
-    value = os.environ.get(ENV_WAN_MODEL)
-    return Path(value) if value else None
-
-
-def _switch(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    return value(ENV_WAN_MODEL)
 
 
 def wan_cpu_offload() -> bool:
-    return _switch(ENV_WAN_CPU_OFFLOAD)
+    return value(ENV_WAN_CPU_OFFLOAD)
 
 
 def wan_vae_tiling() -> bool:
-    return _switch(ENV_WAN_VAE_TILING)
+    return value(ENV_WAN_VAE_TILING)
 
 
 def wan_vae_slicing() -> bool:
-    return _switch(ENV_WAN_VAE_SLICING)
+    return value(ENV_WAN_VAE_SLICING)
 
 
 def wan_vae_dtype() -> str:
-    """``fp32`` (as published) or ``bf16``; anything else is refused by the backend with the choices."""
-    return os.environ.get(ENV_WAN_VAE_DTYPE, "fp32").strip().lower() or "fp32"
+    """``fp32`` (as published) or ``bf16``."""
+    return value(ENV_WAN_VAE_DTYPE)
 
 
 def wan_compile() -> str | None:
     """None (off), or the torch.compile backend for the transformer's repeated blocks (on = ``inductor``)."""
-    value = os.environ.get(ENV_WAN_COMPILE, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return None
-    return "inductor" if value in ("1", "true", "yes", "on") else value
+    return value(ENV_WAN_COMPILE)
 
 
 def wan_cfg_batch() -> bool:
-    return _switch(ENV_WAN_CFG_BATCH)
+    return value(ENV_WAN_CFG_BATCH)
 
 
 def wan_distilled_dir() -> Path | None:
     """Local diffusers-format few-step distilled Wan2.2-TI2V-5B (``HIGHLIGHT_LAB_WAN_DISTILLED``); None if unset."""
-    value = os.environ.get(ENV_WAN_DISTILLED)
-    return Path(value) if value else None
+    return value(ENV_WAN_DISTILLED)
 
 
 def wan_distilled_timesteps() -> str:
-    """The distilled model's few-step list as text (parsed and checked by ``lab.render.sampling``)."""
-    return os.environ.get(ENV_WAN_DISTILLED_TIMESTEPS, "").strip() or "1000,757,522"
+    """The distilled model's few-step list as text (parsed and checked by ``lab.render.wan.sampling``)."""
+    return value(ENV_WAN_DISTILLED_TIMESTEPS)
 
 
 def wan_attention() -> str:
-    return os.environ.get(ENV_WAN_ATTENTION, "auto").strip() or "auto"
+    return value(ENV_WAN_ATTENTION)
 
 
 def lora_dir() -> Path:
     """Style LoRAs (diffusers format folders) that variants name by a path relative to this folder."""
-    value = os.environ.get(ENV_WAN_LORAS)
-    return Path(value).resolve() if value else data_dir() / "loras"
+    folder = value(ENV_WAN_LORAS)
+    return folder.resolve() if folder else data_dir() / "loras"
 
 
 def wan_calibration_path() -> Path:
     """Measured costs for the degrade estimates; absent until benchmarks/wan_gpu.py has run on a GPU."""
-    value = os.environ.get(ENV_WAN_CALIBRATION)
-    return Path(value) if value else Path(__file__).resolve().parent / "render" / "wan_calibration.json"
+    return value(ENV_WAN_CALIBRATION) or Path(__file__).resolve().parent / "render" / "wan_calibration.json"
 
 
 # -- the team's YAML library -----------------------------------------------------------------
 
 
 def variants_dir() -> Path:
-    return Path(os.environ.get(ENV_VARIANTS, DEFAULT_VARIANTS))
+    return Path(value(ENV_VARIANTS))
 
 
 def experiments_dir() -> Path:
-    return Path(os.environ.get(ENV_EXPERIMENTS, DEFAULT_EXPERIMENTS))
+    return Path(value(ENV_EXPERIMENTS))
 
 
 # -- MLflow ----------------------------------------------------------------------------------
@@ -202,19 +395,19 @@ def experiments_dir() -> Path:
 
 def tracking_uri() -> str:
     """A team's server when ``MLFLOW_TRACKING_URI`` is set, else the embedded sqlite store."""
-    return os.environ.get(ENV_TRACKING_URI) or f"sqlite:///{data_dir() / 'mlflow.db'}"
+    return value(ENV_TRACKING_URI) or f"sqlite:///{data_dir() / 'mlflow.db'}"
 
 
 def registry_uri() -> str:
-    return os.environ.get(ENV_REGISTRY_URI) or tracking_uri()
+    return value(ENV_REGISTRY_URI) or tracking_uri()
 
 
 def mlflow_timeout_s() -> int:
-    return int(os.environ.get(ENV_MLFLOW_TIMEOUT, DEFAULT_MLFLOW_TIMEOUT_S))
+    return value(ENV_MLFLOW_TIMEOUT)
 
 
 def mlflow_retries() -> int:
-    return int(os.environ.get(ENV_MLFLOW_RETRIES, DEFAULT_MLFLOW_RETRIES))
+    return value(ENV_MLFLOW_RETRIES)
 
 
 # -- the production worker -------------------------------------------------------------------
@@ -227,53 +420,53 @@ def production_dir() -> Path:
 
 def output_url() -> str:
     """Where videos and posters go: a local folder by default, or any fsspec URL."""
-    return os.environ.get(ENV_OUTPUT_URL) or str(data_dir() / "videos")
+    return value(ENV_OUTPUT_URL) or str(data_dir() / "videos")
 
 
 def broker_url() -> str | None:
     """The Celery broker (``redis://127.0.0.1:6379/0``); None means the embedded, in-process worker."""
-    return os.environ.get(ENV_BROKER) or None
+    return value(ENV_BROKER)
 
 
 def webhook_url() -> str | None:
     """The push hook; None means no push."""
-    return os.environ.get(ENV_WEBHOOK_URL) or None
+    return value(ENV_WEBHOOK_URL)
 
 
 def push_timeout_s() -> float:
-    return float(os.environ.get(ENV_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT_S))
+    return value(ENV_PUSH_TIMEOUT)
 
 
 def push_retries() -> int:
-    return int(os.environ.get(ENV_PUSH_RETRIES, DEFAULT_PUSH_RETRIES))
+    return value(ENV_PUSH_RETRIES)
 
 
 def render_retries() -> int:
-    return int(os.environ.get(ENV_RENDER_RETRIES, DEFAULT_RENDER_RETRIES))
+    return value(ENV_RENDER_RETRIES)
 
 
 def visibility_timeout_s() -> int:
-    return int(os.environ.get(ENV_VISIBILITY_TIMEOUT, DEFAULT_VISIBILITY_TIMEOUT_S))
+    return value(ENV_VISIBILITY_TIMEOUT)
 
 
 def gpu_rate_limit() -> str:
     """Celery rate limit for a render task on a GPU backend, e.g. ``30/m`` per worker."""
-    return os.environ.get(ENV_GPU_RATE_LIMIT, DEFAULT_GPU_RATE_LIMIT)
+    return value(ENV_GPU_RATE_LIMIT)
 
 
 def worker_level() -> int | None:
     """A fixed degrade level for production renders; None lets the renderer choose."""
-    value = os.environ.get(ENV_WORKER_LEVEL)
-    return int(value) if value else None
+    return value(ENV_WORKER_LEVEL)
 
 
 def worker_backend() -> str:
-    return os.environ.get(ENV_WORKER_BACKEND, "auto")
+    return value(ENV_WORKER_BACKEND)
 
 
 def weekly_events() -> str | None:
     """The events file the weekly Celery beat batch reads (Sunday 02:00); None: no weekly batch."""
-    return os.environ.get(ENV_WEEKLY_EVENTS) or None
+    return value(ENV_WEEKLY_EVENTS)
+
 
 def mlflow_backoff() -> int:
     return DEFAULT_MLFLOW_BACKOFF
@@ -288,7 +481,7 @@ def mlflow_ping_s() -> float:
 
 
 def studio_port() -> int:
-    return int(os.environ.get(ENV_PORT, DEFAULT_PORT))
+    return value(ENV_PORT)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from lab.library.events import check_user_id
+
 FNV_OFFSET = 0x811C9DC5
 FNV_PRIME = 0x01000193
 
@@ -81,7 +83,10 @@ def choose(hash_value: float, ranges: Sequence[tuple[float, float]]) -> int:
 
 def assign(seed: str, user_id: str, arms: Sequence[str], weights: Sequence[float], unit: str = DEFAULT_UNIT
            ) -> tuple[str | None, float]:
-    """The arm for a user (None if outside coverage) and the user's hash."""
-    h = gb_hash(seed, user_id, 2, unit)
+    """The arm for a user (None if outside coverage) and the user's hash.
+
+    The id is checked first (``check_user_id``): an empty one would put every anonymous user in one arm.
+    """
+    h = gb_hash(seed, check_user_id(user_id, "user id"), 2, unit)
     i = choose(h, bucket_ranges(weights))
     return (arms[i] if i >= 0 else None), h

@@ -16,7 +16,8 @@ import yaml
 
 from analysis.options import MODES
 from lab.errors import ExperimentError, LabError, excerpt
-from lab.library.events import SCENARIOS
+from lab.library.events import ID_MAX, SCENARIOS
+from lab.library.freetext import HYPOTHESIS_MAX, check_free_text
 from lab.library.schema import ID_RE, Fields, check_id, load_yaml, read_text
 from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary
@@ -156,7 +157,9 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
     if not ID_RE.fullmatch(key):
         raise ExperimentError(f"{where}: key", f"{excerpt(key)} is not a valid key",
                               "use lower-case letters, digits, '-' and '_'")
-    hypothesis = str(need("hypothesis"))
+    need("hypothesis")
+    hypothesis = check_free_text(fields.str("hypothesis", max_len=HYPOTHESIS_MAX), f"{where}: hypothesis",
+                                 HYPOTHESIS_MAX, ExperimentError, multiline=True)
     scenario = fields.choice("scenario", SCENARIOS)
     status = fields.choice("status", STATUSES, default="draft")
     mode = fields.choice("mode", MODES, default="fixed")
@@ -230,6 +233,9 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
         raise ExperimentError(f"{where}: plan", "baseline must be in (0, 1), mde_rel > 0 with baseline x (1 + "
                               "mde_rel) < 1, and power in (0, 1)")
     seed = fields.get("seed") or ""
+    if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 10**18:
+        seed = str(seed)
+    seed = check_free_text(seed, f"{where}: seed", ID_MAX, ExperimentError)
     segments = fields.get("segments") or []
     reserved = {"user_id", "variant", "timestamp", "clicked", "impressions", "clicks", "event_id", "impression_id",
                 *guardrails}

@@ -18,6 +18,7 @@ from lab.experiments.analyses import FileAnalysis, LoggedAnalysis, analyze_and_l
 from lab.experiments.outcomes import IngestResult, OutcomeStore, analyze_experiment
 from lab.experiments.spec import Experiment, ExperimentLibrary
 from lab.library.events import sample_event
+from lab.library.freetext import REASON_MAX, check_free_text
 from lab.library.variant import Variant
 from lab.storage import atomic_write_text
 
@@ -99,6 +100,7 @@ def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, for
     Refused when the analysis found a sample ratio mismatch or no winner, unless forced with a reason, which
     is recorded on the prompt version and in the bundle.
     """
+    reason = check_free_text(reason, "--reason", REASON_MAX)  # one rule for free text, before any work
     exp = experiments.load(key)
     if force and not (reason and reason.strip()):
         raise LabError("export", "--force needs --reason", "say why the analysis is overridden; it is recorded")
@@ -259,27 +261,15 @@ def save_logo(variants: Any, upload: Path) -> str:
     """
     import hashlib
     import io
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
 
     from lab.library import assets
     from lab.storage import atomic_write_bytes
 
-    data = Path(upload).read_bytes()
-    if len(data) > assets.ASSET_MAX_BYTES:
-        raise LabError("logo", f"the file is {len(data) / 1e6:.1f} MB", assets.FIX)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=assets.ASSET_FORMATS) as img:
-                if max(img.size) > assets.ASSET_MAX_SIDE:
-                    raise LabError("logo", f"the image is {img.size[0]}×{img.size[1]} pixels", assets.FIX)
-                img.load()
-                png = io.BytesIO()
-                img.convert("RGBA").save(png, format="PNG")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise LabError("logo", "the file is not a PNG, JPEG or WebP image that can be read", assets.FIX) from None
+    with Path(upload).open("rb") as handle:
+        data = handle.read(assets.ASSET_MAX_BYTES + 1)
+    with assets.decode_image(data, "the file", "logo", LabError) as img:  # decoded whole, truncation refused
+        png = io.BytesIO()
+        img.convert("RGBA").save(png, format="PNG")
     rel = f"{assets.ASSETS_DIR}/logo-{hashlib.sha256(png.getvalue()).hexdigest()[:12]}.png"
     atomic_write_bytes(Path(variants.root) / rel, png.getvalue())
     assets.resolve_asset(Path(variants.root), rel, "logo")  # the stored file passes the one asset check

@@ -7,12 +7,13 @@ must be a small PNG, JPEG or WebP that decodes whole, so the overlay never meets
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from lab.errors import VariantError, excerpt
+from lab.errors import LabError, VariantError, excerpt
 
 ASSETS_DIR = "assets"
 ASSET_FORMATS = ("PNG", "JPEG", "WEBP")
@@ -48,21 +49,56 @@ def resolve_asset(root: Path, relative: str, where: str) -> Path:
 
 
 def _check_image(path: Path, relative: str, where: str) -> None:
-    """Open with Pillow's decompression-bomb guard as an error, check format and size, then decode it all."""
-    name = excerpt(relative)
+    decode_image(path.read_bytes(), excerpt(relative), where).close()
+
+
+def decode_image(data: bytes, name: str, where: str, error: type[LabError] = VariantError) -> Image.Image:
+    """Decode an image whole, or raise ``error``: a PNG, JPEG or WebP within the caps, not a decompression bomb,
+    and not truncated. Pillow opens lazily and ``load()`` forgives a PNG cut after its pixel data, so the
+    file's own structure is checked to its end marker as well. The one check for every logo and key visual."""
+    if len(data) > ASSET_MAX_BYTES:
+        raise error(where, f"{name} is over the cap of {ASSET_MAX_BYTES:,} bytes", FIX)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=ASSET_FORMATS) as image:
-                width, height = image.size
-                if width * height > ASSET_MAX_PIXELS or max(width, height) > ASSET_MAX_SIDE:
-                    raise VariantError(where, f"{name} is {width}x{height} pixels; the cap is "
-                                       f"{ASSET_MAX_SIDE}x{ASSET_MAX_SIDE}", FIX)
-                image.load()
+            image = Image.open(io.BytesIO(data), formats=ASSET_FORMATS)
+            width, height = image.size
+            if width * height > ASSET_MAX_PIXELS or max(width, height) > ASSET_MAX_SIDE:
+                raise error(where, f"{name} is {width}×{height} pixels; the cap is "
+                            f"{ASSET_MAX_SIDE}×{ASSET_MAX_SIDE}", FIX)
+            image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise VariantError(where, f"{name} is too many pixels to decode safely", FIX) from None
+        raise error(where, f"{name} is too many pixels to decode safely", FIX) from None
     except Image.UnidentifiedImageError:
-        raise VariantError(where, f"{name} is not a PNG, JPEG or WebP image", FIX) from None
+        raise error(where, f"{name} is not a PNG, JPEG or WebP image", FIX) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt data
-        raise VariantError(where, f"{name} is not a decodable image ({excerpt(str(exc), 60, quote=False)})",
-                           FIX) from None
+        raise error(where, f"{name} is not a decodable image ({excerpt(str(exc), 60, quote=False)})",
+                    FIX) from None
+    missing = _missing_end(data, image.format)
+    if missing:
+        image.close()
+        raise error(where, f"{name} is not a decodable image (image file is truncated: {missing})", FIX)
+    return image
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _missing_end(data: bytes, fmt: str | None) -> str | None:
+    """What a file lacks at its end for its format (None when it is whole)."""
+    if fmt == "PNG":
+        pos = len(PNG_SIGNATURE)
+        while pos + 8 <= len(data):  # length, type, data, CRC: walk to IEND
+            length = int.from_bytes(data[pos:pos + 4], "big")
+            end = pos + 12 + length
+            if end > len(data):
+                return f"its {data[pos + 4:pos + 8].decode('latin-1')!r} chunk is cut short"
+            if data[pos + 4:pos + 8] == b"IEND":
+                return None
+            pos = end
+        return "no IEND chunk"
+    if fmt == "JPEG":
+        return None if data.rstrip(b"\x00").endswith(b"\xff\xd9") else "no end-of-image marker"
+    if fmt == "WEBP":
+        return None if int.from_bytes(data[4:8], "little") + 8 <= len(data) else "shorter than its RIFF header says"
+    return None

@@ -22,10 +22,15 @@ FIELDS = ("event", "user", "user_id", "old_rank", "new_rank", "rival", "challeng
 REQUIRED = ("event", "user", "new_rank")
 NAME_MAX = 40
 CHALLENGE_MAX = 60
+ID_MAX = 128  # user_id and event_id
 # A rank event is a few hundred bytes; anything far larger is not one (and is not read whole into errors).
 EVENT_MAX_CHARS = 64 * 1024
 MAX_RANK = 10_000_000
-LOCALE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")  # use fullmatch
+# A BCP 47 language tag as the lab uses them: language, then optional script, region and up to two variants
+# (``en``, ``zh-CN``, ``zh-Hant-TW``, ``es-419``, ``de-CH-1901``). Always ``fullmatch``; at most LOCALE_MAX long.
+LOCALE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{4})?(-(?:[A-Za-z]{2}|[0-9]{3}))?"
+                       r"(-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3})){0,2}")
+LOCALE_MAX = 35  # RFC 5646 section 4.4.1: the longest such tag fits 35 characters
 # Characters that reorder or hide text: a name holding one could display as something else.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Unicode categories that are never part of a displayable name; U+200D (ZWJ, Cf) stays allowed
@@ -102,6 +107,8 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
                 "send one JSON object such as "
                 '{"event": "rank_up", "user": "Alice", "old_rank": 3, "new_rank": 2}',
             ) from None
+        except ValueError:  # a number past Python's 4300-digit limit for int()
+            raise EventError(where, "holds a number too long to read", "send ranks as small whole numbers") from None
     if not isinstance(data, dict):
         raise EventError(where, f"must be a JSON object, got {_kind(data)}")
     unknown = sorted(set(data) - set(FIELDS), key=str)
@@ -148,11 +155,11 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
         event=kind,
         user=user,
         new_rank=new_rank,
-        user_id=_text(data.get("user_id"), f"{where}.user_id", 128),
+        user_id=_text(data.get("user_id"), f"{where}.user_id", ID_MAX),
         old_rank=old_rank,
         rival=rival,
         challenge=_text(data.get("challenge"), f"{where}.challenge", CHALLENGE_MAX),
-        event_id=_text(data.get("event_id"), f"{where}.event_id", 128),
+        event_id=_text(data.get("event_id"), f"{where}.event_id", ID_MAX),
         locale=_locale(data.get("locale", "en"), f"{where}.locale"),
     )
 
@@ -217,6 +224,14 @@ def _text(value: Any, where: str, limit: int) -> str | None:
     return value
 
 
+def check_user_id(value: Any, where: str = "user_id") -> str:
+    """A user id to assign an arm to: required, and held to the rule of an event's ``user_id``."""
+    if not isinstance(value, str) or not value.strip():
+        raise EventError(where, f"must be a non-empty id, got {excerpt(value)}",
+                         "give the id the app knows the user by")
+    return _text(value, where, ID_MAX) or value
+
+
 def _check_printable(value: str, where: str) -> None:
     for i, ch in enumerate(value):
         if ch in BIDI_CONTROLS:
@@ -259,7 +274,8 @@ def _check_visible(value: str, where: str) -> None:
             if end < len(value) and value[end] == TAG_END:
                 i = end + 1
                 continue
-        if _in(DEFAULT_IGNORABLE, ch) or ch in BLANK_GLYPHS:
+        # Every format character (Cf) is invisible too: U+FFF9-FFFB, U+13430.., U+0600.. are not default-ignorable.
+        if _in(DEFAULT_IGNORABLE, ch) or ch in BLANK_GLYPHS or unicodedata.category(ch) == "Cf":
             before = value[i - 1] if i > 0 else ""
             after = value[i + 1] if i + 1 < len(value) else ""
             base = value[:i].rstrip("".join(chr(c) for c in range(0xFE00, 0xFE10)))  # ❤️‍🔥: heart, VS16, ZWJ
@@ -276,11 +292,17 @@ def _check_visible(value: str, where: str) -> None:
                 "(joiners are kept only between two visible characters)",
             )
         i += 1
-    if not any(is_visible(ch) for ch in value):
+    if unicodedata.category(value[0]).startswith("M"):
+        raise EventError(where, f"starts with the combining mark U+{ord(value[0]):04X}, which has no letter to sit on",
+                         "send the name as it should appear on the video")
+    if not any(is_visible(ch) and not unicodedata.category(ch).startswith("M") for ch in value):
         raise EventError(where, "has no visible character", "send the name as it should appear on the video")
 
 
 def _locale(value: Any, where: str) -> str:
+    if isinstance(value, str) and len(value) > LOCALE_MAX:
+        raise EventError(where, f"is {len(value):,} characters long; a language tag is at most {LOCALE_MAX}",
+                         "send a tag such as 'en' or 'zh-CN'")
     if not isinstance(value, str) or not LOCALE_RE.fullmatch(value):
         raise EventError(where, f"must be a language tag such as 'en' or 'zh-CN', got {excerpt(value)}")
     return value

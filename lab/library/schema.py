@@ -14,6 +14,7 @@ import yaml
 
 from lab.errors import LabError, VariantError, excerpt
 from lab.library.events import LOCALE_RE, SCENARIOS
+from lab.library.freetext import LABEL_MAX, TITLE_MAX, check_free_text
 from lab.library.models import DEFAULT_MODEL
 from lab.library.templates import check_template
 from lab.library.variant import (
@@ -81,10 +82,23 @@ def load_yaml(text: str, where: str, error: type[LabError] = VariantError) -> An
         raise error(where, f"holds a value that cannot be read ({excerpt(str(exc), 60, quote=False)})") from None
 
 
-def read_text(path: Path, error: type[LabError] = VariantError) -> str:
-    """A UTF-8 text file, with a one-line error for a missing file, a folder or a binary file."""
+# A variant, a saved version or an experiment spec is a few KB: a far larger file is refused before YAML parses
+# it (PyYAML reads about a megabyte a second, so a 30 MB title would hold a command for half a minute).
+YAML_MAX_BYTES = 256 * 1024
+# Any text field without a tighter bound of its own (templates have theirs, tied to the text encoder).
+TEXT_MAX = 4000
+
+
+def read_text(path: Path, error: type[LabError] = VariantError, limit: int = YAML_MAX_BYTES) -> str:
+    """A UTF-8 text file of at most ``limit`` bytes, with a one-line error for a missing file, a folder, a
+    binary file or one too large to be what it claims."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise error(str(path), f"is over {limit // 1024:,} KB; a library file is a few KB",
+                        "check that this is the right file")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise error(str(path), "no such file") from None
     except IsADirectoryError:
@@ -98,6 +112,7 @@ def read_text(path: Path, error: type[LabError] = VariantError) -> str:
 # A relative path of plain segments: no "..", no absolute path, no characters a shell or URL would treat apart.
 SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 KEY_VISUAL_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+PATH_MAX = 255  # a logo, key visual or LoRA path
 
 
 def parse_variant(data: Any, where: str) -> Variant:
@@ -124,7 +139,7 @@ def parse_variant(data: Any, where: str) -> Variant:
                 f"{where}: cta.{tag}",
                 f"is {len(text)} characters long; a button holds at most {CTA_MAX}",
             )
-        cta[tag] = text
+        cta[tag] = check_free_text(text, f"{where}: cta.{tag}", CTA_MAX, VariantError)
     for tag in REQUIRED_LOCALES:
         if tag not in cta:
             raise VariantError(f"{where}: cta", f"has no {tag!r} copy", f"add cta.{tag}: it is the fallback locale")
@@ -134,7 +149,7 @@ def parse_variant(data: Any, where: str) -> Variant:
     generation = _parse_generation(obj.obj("generation", optional=True))
     degrade = _parse_ladder(obj.get("degrade", list(DEFAULT_LADDER)), f"{where}: degrade")
     model = _parse_model(obj.obj("model", optional=True), generation)
-    title = obj.str("title")
+    title = check_free_text(obj.str("title", max_len=TITLE_MAX), obj._loc("title"), TITLE_MAX, VariantError)
     obj.done()
     return Variant(
         id=variant_id,
@@ -153,12 +168,12 @@ def parse_variant(data: Any, where: str) -> Variant:
 
 
 def _relative_path(obj: Fields, key: str, where: str, fix: str) -> str | None:
-    value = obj.str(key, default=None)
+    value = obj.str(key, default=None, max_len=PATH_MAX)
     if value is None:
         return None
     parts = value.split("/")
     if not all(SEGMENT_RE.fullmatch(part) for part in parts):
-        raise VariantError(where, f"{value!r} is not a plain relative path", fix)
+        raise VariantError(where, f"{excerpt(value)} is not a plain relative path", fix)
     return value
 
 
@@ -191,9 +206,10 @@ def _parse_brand(obj: Fields, where: str) -> Brand:
     default = Brand()
     primary = obj.color("primary", default.primary)
     accent = obj.color("accent", default.accent)
-    logo = obj.str("logo", default=None)
+    logo = obj.str("logo", default=None, max_len=PATH_MAX)
     corner = obj.choice("logo_corner", CORNERS, default=default.logo_corner)
-    font = obj.str("font", default=default.font)
+    font = check_free_text(obj.str("font", default=default.font, max_len=LABEL_MAX), obj._loc("font"), LABEL_MAX,
+                           VariantError)
     obj.done()
     return Brand(primary=primary, accent=accent, logo=logo, logo_corner=corner, font=font)
 
@@ -275,7 +291,7 @@ class Fields:
             value = {}
         return Fields(value, self.where, f"{self.prefix}{key}.", self.error, self.schema)
 
-    def str(self, key: str, default: Any = ..., allow_empty: bool = False) -> Any:
+    def str(self, key: str, default: Any = ..., allow_empty: bool = False, max_len: int = TEXT_MAX) -> Any:
         value = self.get(key)
         if value is None:
             if default is ...:
@@ -283,6 +299,9 @@ class Fields:
             return default
         if not isinstance(value, str):
             raise self.error(self._loc(key), f"must be text, got {_type_name(value)}")
+        if len(value) > max_len:
+            raise self.error(self._loc(key), f"is {len(value):,} characters long; the limit is {max_len:,}",
+                             "shorten it")
         if not allow_empty and not value.strip():
             raise self.error(self._loc(key), "must not be empty")
         return value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,10 @@ import yaml
 
 from lab.errors import LabError, VariantError, VersionConflict, excerpt
 from lab.library.assets import resolve_asset
+from lab.library.freetext import META_MAX, check_free_text
 from lab.library.schema import check_id, load_variant_file, load_yaml, parse_variant, read_text
 from lab.library.variant import Variant
-from lab.storage import atomic_write_text, file_lock
+from lab.storage import atomic_write_text, clean_stale_temps, file_lock
 
 
 @dataclass(frozen=True)
@@ -34,23 +34,11 @@ class VersionInfo:
 
 
 HASH_RE = re.compile(r"[0-9a-f]{64}")
-# Author and note are shown in terminals and the studio: one line of text, no escape sequences.
-META_MAX = 500
 
 
 def check_meta_text(value: str | None, where: str) -> str | None:
-    """Refuse control characters (ANSI escapes, newlines, bidi overrides) in an author or note, with position."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise VariantError(where, "must be text")
-    if len(value) > META_MAX:
-        raise VariantError(where, f"is {len(value):,} characters long; the limit is {META_MAX}")
-    for i, ch in enumerate(value):
-        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") and ch != "\u200d":
-            raise VariantError(where, f"holds the control character U+{ord(ch):04X} at position {i + 1}",
-                               "write it as one line of plain text (no escape sequences)")
-    return value
+    """An author or note: the free-text rule (``lab.library.freetext``), shown in terminals and the studio."""
+    return check_free_text(value, where, META_MAX, VariantError)
 
 
 def _snapshot_info(meta: object, path: Path) -> VersionInfo:
@@ -128,6 +116,26 @@ class VariantLibrary:
             infos.append(_snapshot_info(load_yaml(read_text(path), str(path)), path))
         return sorted(infos, key=lambda v: v.saved_at, reverse=True)
 
+    def verified_history(self, variant_id: str) -> list[VersionInfo]:
+        """Saved versions, newest first, each read once and checked against its hash (a tampered or renamed
+        snapshot fails here): linear in the history, however long it grows."""
+        infos = [self._read_snapshot(variant_id, path)[0] for path in self._version_dir(variant_id).glob("*.yaml")]
+        return sorted(infos, key=lambda v: v.saved_at, reverse=True)
+
+    def _read_snapshot(self, variant_id: str, path: Path) -> tuple[VersionInfo, Variant]:
+        """One saved version, its header and content checked: the content hashes to the header's hash, the file
+        is named by it, and it holds this variant."""
+        meta = load_yaml(read_text(path), str(path))
+        info = _snapshot_info(meta, path)
+        variant = parse_variant(meta.get("variant"), f"{path}: variant")
+        if variant.content_hash != info.hash:
+            raise VariantError(str(path), "content does not match its hash",
+                               "the file was edited by hand; restore it from git")
+        if path.stem != info.short or variant.id != variant_id:
+            raise VariantError(str(path), f"holds version {info.short} of {excerpt(variant.id)}",
+                               "a saved version is named <hash>.yaml in its variant's folder; restore it from git")
+        return info, variant
+
     def resolve_version(self, variant_id: str, ref: str) -> str:
         """Full hash for a prefix of at least 7 hex digits, or 'current' for the current file."""
         self._version_dir(variant_id)  # the id is checked before anything else is read or said
@@ -150,14 +158,10 @@ class VariantLibrary:
         full = self.resolve_version(variant_id, ref)
         if ref == "current":
             return self.load(variant_id)
-        path = self._version_dir(variant_id) / f"{full[:12]}.yaml"
-        meta = load_yaml(read_text(path), str(path))
-        _snapshot_info(meta, path)
-        variant = parse_variant(meta.get("variant"), f"{path}: variant")
-        if variant.content_hash != full:
-            raise VariantError(
-                str(path), "content does not match its hash", "the file was edited by hand; restore it from git"
-            )
+        info, variant = self._read_snapshot(variant_id, self._version_dir(variant_id) / f"{full[:12]}.yaml")
+        if info.hash != full:
+            raise VariantError(f"version {full[:12]}", "is not the saved version it names",
+                               "restore the versions folder from git")
         return variant
 
     def is_recorded(self, variant: Variant) -> bool:
@@ -217,12 +221,21 @@ class VariantLibrary:
         """Save an edited YAML file as a new version; the library's own ``<id>.yaml`` records a hand edit."""
         variant = load_variant_file(file)
         if Path(file).resolve() == self.path(variant.id).resolve():
-            return variant, self.record(variant.id, author=author, note=note)
-        full = self.resolve_version(variant.id, base) if base else None
+            if base == "current":
+                raise VariantError("--base", "'current' is the file being recorded, not the version it started from",
+                                   f"give a saved version (see `highlight-lab variants history {variant.id}`), "
+                                   "or leave --base out")
+            parent = self.resolve_version(variant.id, base) if base is not None else None
+            return variant, self.record(variant.id, author=author, note=note, parent=parent)
+        full = self.resolve_version(variant.id, base) if base is not None else None
         return variant, self.save(variant, base=full, author=author, note=note)
 
-    def record(self, variant_id: str, author: str | None = None, note: str | None = None) -> VersionInfo:
-        """Record an edit made to ``<id>.yaml`` outside the lab (by hand, or a git merge) as a version."""
+    def record(self, variant_id: str, author: str | None = None, note: str | None = None,
+               parent: str | None = None) -> VersionInfo:
+        """Record an edit made to ``<id>.yaml`` outside the lab (by hand, or a git merge) as a version.
+
+        ``parent`` is the saved version the edit started from (a full hash); by default the newest one.
+        """
         author = check_meta_text(author, "--author")
         note = check_meta_text(note, "--note")
         with self._lock():
@@ -230,8 +243,9 @@ class VariantLibrary:
             self.check_logo(variant, str(self.path(variant_id)))
             if self.is_recorded(variant):
                 return self._info(variant)
-            history = self.history(variant_id)
-            parent = history[0].hash if history else None
+            if parent is None:
+                history = self.history(variant_id)
+                parent = history[0].hash if history else None
             return self._write(variant, parent, author, note)
 
     def _info(self, variant: Variant) -> VersionInfo:
@@ -248,6 +262,8 @@ class VariantLibrary:
             "variant": variant.to_dict(),
         }
         header = "# Saved version of a variant: immutable, pinned by experiments. Edit ../../<id>.yaml instead.\n"
+        for folder in (self.root, self._version_dir(variant.id)):  # what a killed save left behind
+            clean_stale_temps(folder)
         # The snapshot goes first: a crash between the two writes leaves the old current file and a
         # harmless extra snapshot, never a current file whose version is missing.
         atomic_write_text(
@@ -280,8 +296,7 @@ def validate_paths(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[st
                 raise VariantError(str(file), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
             lib = VariantLibrary(file.parent)
             lib.check_logo(variant, str(file))
-            for info in lib.history(variant.id):
-                lib.load_version(variant.id, info.hash)  # a tampered snapshot fails its hash here
+            lib.verified_history(variant.id)  # a tampered snapshot fails its hash here; each is read once
             notes = list(variant.warnings)
             if not lib.is_recorded(variant):
                 notes.append(f"edited outside the lab: run `highlight-lab variants save {file}` to record it")

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from lab.cli import main
+from lab.library.versions import VariantLibrary
 from tests.conftest import REPO
 from tests.lab.test_cli import run
 
@@ -94,6 +95,22 @@ def test_render_numbers(tmp_path, call, args, what):
     argv = ["render", "--variant", "v1-fast-sprint", "--event", EVENT, "--out", str(tmp_path / "o.mp4"), *args]
     line = one_line(run(*argv)) if args == ["--seed", "-5"] else call(*argv)
     assert what in line
+
+
+@pytest.mark.parametrize("args, what", [
+    (["--events", "EVENTS", "--workers", "-3"], "argument --workers: must be a whole number at least 1, got -3"),
+    (["--events", "EVENTS", "--workers", "0"], "argument --workers: must be a whole number at least 1, got 0"),
+    (["--events", "EVENTS", "--level", "-1"], "argument --level: must be a whole number at least 0, got -1"),
+    # Refused before a Celery worker starts (and waits for its broker).
+    (["--celery", "--concurrency", "0", "--broker", "redis://127.0.0.1:9/0"],
+     "argument --concurrency: must be a whole number at least 1, got 0"),
+])
+def test_worker_numbers(tmp_path, call, args, what):
+    events = tmp_path / "events.jsonl"
+    events.write_text(EVENT + "\n", encoding="utf-8")
+    argv = ["worker", *[str(events) if a == "EVENTS" else a for a in args], "--out", str(tmp_path / "videos")]
+    assert call(*argv) == f"error: highlight-lab worker: {what}; see `highlight-lab worker --help`"
+    assert not (tmp_path / "videos").exists()
 
 
 def test_render_into_an_existing_folder(tmp_path):
@@ -211,8 +228,6 @@ def test_absurd_numbers_in_the_power_calculator(call, args, what):
     ("--note", "ok\u202eevil", 3),
 ])
 def test_author_and_note_with_control_characters_are_refused(library, tmp_path, call, flag, text, position):
-    from lab.library.versions import VariantLibrary
-
     edit = tmp_path / "edit.yaml"
     edit.write_text((library / "v3-rival-ghost.yaml").read_text(encoding="utf-8").replace(
         "I'll overtake!", "Catch me!"), encoding="utf-8")
@@ -223,3 +238,125 @@ def test_author_and_note_with_control_characters_are_refused(library, tmp_path, 
     assert f"error: {flag}: holds the control character U+" in line and f"at position {position};" in line
     assert "\x1b" not in line
     assert sorted(p.name for p in (library / "versions" / "v3-rival-ghost").iterdir()) == before
+
+
+# -- the long tail (issue 22): one rule for free text, a bound on every text field, an empty user id, a base
+# that is no version. Each is refused with one line, exit 2, nothing written.
+
+ANSI = "ok\x1b[31mred"
+
+
+def test_assign_refuses_an_empty_user_id(call):
+    exp = ("--experiments", str(REPO / "experiments"), "--dir", str(REPO / "variants"))
+    assert one_line(run("assign", "--experiment", "seed-v1-v2-v3", "--user", "", *exp)) == (
+        "error: user id: must be a non-empty id, got ''; give the id the app knows the user by")
+    assert call("assign", "--experiment", "seed-v1-v2-v3", "--user", "   ", *exp).startswith(
+        "error: user id: must be a non-empty id")
+    assert call("assign", "--experiment", "seed-v1-v2-v3", "--user", "u\x1b[2J", *exp).startswith(
+        "error: user id: holds the non-printable character U+001B at position 2")
+    assert call("assign", "--experiment", "seed-v1-v2-v3", "--user", "u" * 129, *exp) == (
+        "error: user id: is 129 characters long; the limit is 128")
+
+
+def test_an_ansi_escape_in_an_export_reason_is_refused_before_any_work(lab_env, call):
+    line = call("export", "--experiment", "seed-v1-v2-v3", "--force", "--arm", "v3-rival-ghost", "--reason", ANSI)
+    assert line == ("error: --reason: holds the control character U+001B at position 3; write it as one line of "
+                    "plain text (no escape sequences)")
+    assert "\x1b" not in line
+
+
+def test_one_rule_for_free_text_everywhere(library, tmp_path, lab_env, call):
+    """Reason, author, note, title, CTA and hypothesis: the same refusal, word for word, for the same text."""
+    said = "holds the control character U+001B at position 3; write it as one line of plain text (no escape sequences)"
+    edit = tmp_path / "edit.yaml"
+    edit.write_text((library / "v3-rival-ghost.yaml").read_text(encoding="utf-8").replace(
+        "I'll overtake!", "Catch me!"), encoding="utf-8")
+    base = VariantLibrary(library).load("v3-rival-ghost").version
+    for flag in ("--author", "--note"):
+        assert call("variants", "save", str(edit), "--base", base, flag, ANSI, "--dir", str(library)) == (
+            f"error: {flag}: {said}")
+    assert call("export", "--experiment", "seed-v1-v2-v3", "--force", "--reason", ANSI) == f"error: --reason: {said}"
+    for key, where in (("title", "title"), ("cta", "cta.en")):
+        data = yaml.safe_load((library / "v3-rival-ghost.yaml").read_text(encoding="utf-8"))
+        if key == "cta":
+            data["cta"]["en"] = ANSI
+        else:
+            data[key] = ANSI
+        edit.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert call("variants", "validate", str(edit)) == f"error: {edit}: {where}: {said}"
+    spec = lab_env.root / "seed-v1-v2-v3.yaml"
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    data["hypothesis"] = ANSI
+    spec.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert call("experiments", "validate", str(spec)) == (
+        f"error: {spec}: hypothesis: holds the control character U+001B at position 3; write it as plain text "
+        "(no escape sequences)")
+
+
+@pytest.mark.parametrize("key, value, what", [
+    ("title", "T" * 121, "title: is 121 characters long; the limit is 120; shorten it"),
+    ("title", "T" * 200_000, "title: is 200,000 characters long; the limit is 120; shorten it"),
+    ("brand.font", "F" * 65, "brand.font: is 65 characters long; the limit is 64; shorten it"),
+    ("brand.logo", "assets/" + "a" * 300, "brand.logo: is 307 characters long; the limit is 255; shorten it"),
+    ("prompt.negative", "n" * 5000, "prompt.negative: is 5,000 characters long; the limit is 4,000; shorten it"),
+])
+def test_every_text_field_of_a_variant_has_a_length_bound(library, key, value, what, call):
+    data = yaml.safe_load((library / "v1-fast-sprint.yaml").read_text(encoding="utf-8"))
+    target = data
+    *parents, last = key.split(".")
+    for part in parents:
+        target = target[part]
+    target[last] = value
+    path = library / "v1-fast-sprint.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, width=10**9), encoding="utf-8")
+    assert call("variants", "validate", str(path)) == f"error: {path}: {what}"
+
+
+def test_a_huge_variant_file_is_refused_before_yaml_reads_it(library, call):
+    """A 30 MB title took 13 s to validate: the file's size is checked before the YAML parser sees it."""
+    path = library / "v1-fast-sprint.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title: ", "title: " + "T" * 30_000_000, 1), encoding="utf-8")
+    assert call("variants", "validate", str(path)) == (
+        f"error: {path}: is over 256 KB; a library file is a few KB; check that this is the right file")
+
+
+def test_a_long_hypothesis_and_a_non_text_one_are_refused(lab_env, call):
+    spec = lab_env.root / "seed-v1-v2-v3.yaml"
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    for value, what in (("h" * 2001, "is 2,001 characters long; the limit is 2,000; shorten it"),
+                        ([1, 2], "must be text, got a list"), ({"a": 1}, "must be text, got a mapping")):
+        data["hypothesis"] = value
+        spec.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert call("experiments", "validate", str(spec)) == f"error: {spec}: hypothesis: {what}"
+
+
+def test_a_command_line_argument_has_a_length_bound(call):
+    assert call("power", "--baseline", "0." + "1" * 70_000, "--mde-rel", "0.1") == (
+        "error: highlight-lab: an argument is 70,002 characters long; the limit is 65,536; pass long input as @FILE")
+
+
+@pytest.mark.parametrize("base, what", [
+    ("zzzz", "version 'zzzz': is not a version hash; give 7 or more hex digits, or 'current'"),
+    ("", "version '': is not a version hash; give 7 or more hex digits, or 'current'"),
+    ("deadbeef00", "variant 'v3-rival-ghost': has no saved version deadbeef00; see "
+                   "`highlight-lab variants history v3-rival-ghost`"),
+    ("current", "--base: 'current' is the file being recorded, not the version it started from; give a saved "
+                "version (see `highlight-lab variants history v3-rival-ghost`), or leave --base out"),
+])
+def test_a_base_that_is_no_saved_version_is_refused_for_the_librarys_own_file(library, base, what, call):
+    own = library / "v3-rival-ghost.yaml"
+    own.write_text(own.read_text(encoding="utf-8").replace("I'll overtake!", "Catch me!"), encoding="utf-8")
+    before = sorted(p.name for p in (library / "versions" / "v3-rival-ghost").iterdir())
+    assert call("variants", "save", str(own), "--base", base, "--dir", str(library)) == f"error: {what}"
+    assert sorted(p.name for p in (library / "versions" / "v3-rival-ghost").iterdir()) == before
+
+
+def test_a_known_base_for_the_librarys_own_file_becomes_the_parent(library, capsys):
+    lib = VariantLibrary(library)
+    first = lib.history("v3-rival-ghost")[-1].hash  # the oldest saved version
+    own = library / "v3-rival-ghost.yaml"
+    own.write_text(own.read_text(encoding="utf-8").replace("I'll overtake!", "Catch me!"), encoding="utf-8")
+    assert main(["variants", "save", str(own), "--base", first[:8], "--dir", str(library), "--json"]) == 0
+    assert '"parent": "' + first in capsys.readouterr().out
+    assert lib.history("v3-rival-ghost")[0].parent == first

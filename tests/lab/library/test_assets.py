@@ -18,9 +18,13 @@ BAD_LOGOS = [
     ("../../../../etc/passwd", "'../../../../etc/passwd' is not a path inside assets/"),
     ("assets/not-an-image.png", "'assets/not-an-image.png' is not a PNG, JPEG or WebP image"),
     ("assets/truncated.png", "'assets/truncated.png' is not a decodable image (image file is truncated)"),
+    # Cut after the pixel data: Pillow's load() forgives it, the file's own structure does not.
+    ("assets/no-end.png", "'assets/no-end.png' is not a decodable image (image file is truncated: no IEND chunk)"),
+    ("assets/cut-crc.png", "'assets/cut-crc.png' is not a decodable image (image file is truncated: its 'IDAT' "
+                           "chunk is cut short)"),
     ("assets/huge.png", "'assets/huge.png' is too many pixels to decode safely"),
     ("assets/escape.png", "'assets/escape.png' is outside the library's assets/ folder"),
-    ("assets/big.png", "'assets/big.png' is 5000x5000 pixels; the cap is 4096x4096"),
+    ("assets/big.png", "'assets/big.png' is 5000×5000 pixels; the cap is 4096×4096"),
     ("assets/logo.gif", "'assets/logo.gif' is not a PNG, JPEG or WebP image"),
 ]
 
@@ -32,6 +36,8 @@ def bad_assets(tmp_path_factory):
     Image.new("RGB", (64, 64), "red").save(folder / "whole.png")
     data = (folder / "whole.png").read_bytes()
     (folder / "truncated.png").write_bytes(data[: len(data) // 2])
+    (folder / "no-end.png").write_bytes(data[:-12])  # the IEND chunk is 12 bytes
+    (folder / "cut-crc.png").write_bytes(data[:-14])  # and the last two bytes of the IDAT chunk's CRC
     Image.new("1", (20000, 20000)).save(folder / "huge.png")  # 48 KB on disk, 400 million pixels
     Image.new("1", (5000, 5000)).save(folder / "big.png")
     Image.new("RGB", (8, 8)).save(folder / "logo.gif")
@@ -40,7 +46,7 @@ def bad_assets(tmp_path_factory):
 
 @pytest.fixture
 def bad_library(library, bad_assets):
-    for name in ("not-an-image.png", "truncated.png", "huge.png", "big.png", "logo.gif"):
+    for name in ("not-an-image.png", "truncated.png", "no-end.png", "cut-crc.png", "huge.png", "big.png", "logo.gif"):
         (library / "assets" / name).write_bytes((bad_assets / name).read_bytes())
     os.symlink("/etc/hostname", library / "assets" / "escape.png")
     return library
@@ -109,3 +115,46 @@ def test_the_shipped_logo_passes_every_check(library):
     for variant in lib.load_all():
         lib.check_logo(variant, variant.id)
     assert run("variants", "validate", str(library)).returncode == 0
+
+
+@pytest.mark.parametrize("fmt, options", [("PNG", {}), ("JPEG", {}), ("JPEG", {"progressive": True}), ("WEBP", {}),
+                                          ("WEBP", {"lossless": True})])
+def test_no_proper_prefix_of_an_image_passes(fmt, options):
+    """Every way a download or copy can be cut short is refused, in every accepted format."""
+    import io
+
+    import numpy as np
+
+    from lab.library.assets import decode_image
+
+    pixels = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt, **options)
+    data = buffer.getvalue()
+    decode_image(data, "whole", "logo").close()
+    accepted = []
+    for n in range(len(data)):
+        try:
+            decode_image(data[:n], "cut", "logo").close()
+            accepted.append(n)
+        except LabError:
+            pass
+    assert accepted == []
+
+
+def test_a_truncated_key_visual_and_a_truncated_upload_are_refused_the_same_way(bad_library, tmp_path, capsys):
+    from lab.experiments.workflow import save_logo
+
+    path = bad_library / "v3-rival-ghost.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["model"] = {"key_visual": "assets/no-end.png"}
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert main(["variants", "validate", str(path)]) == 2
+    assert ("model.key_visual: 'assets/no-end.png' is not a decodable image (image file is truncated: no IEND chunk)"
+            in capsys.readouterr().err)
+    upload = tmp_path / "logo.png"
+    upload.write_bytes((bad_library / "assets" / "no-end.png").read_bytes())
+    before = sorted(p.name for p in (bad_library / "assets").iterdir())
+    with pytest.raises(LabError, match="the file is not a decodable image \\(image file is truncated: no IEND chunk\\)"):
+        save_logo(VariantLibrary(bad_library), upload)
+    assert sorted(p.name for p in (bad_library / "assets").iterdir()) == before

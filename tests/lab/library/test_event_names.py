@@ -67,3 +67,62 @@ def test_challenge_text_follows_the_same_rule():
 def test_a_space_only_name_has_nothing_visible():
     with pytest.raises(EventError, match="must not be empty"):
         parse_event(with_(user="\u3000"))
+
+
+# Format characters (Unicode category Cf) that are not default-ignorable: the probe's finds and their kin.
+@pytest.mark.parametrize("ch", ["\ufff9", "\ufffa", "\ufffb",  # interlinear annotation
+                                "\U00013430", "\U00013436",  # Egyptian hieroglyph format controls
+                                "\u0600", "\u06dd", "\u070f", "\u08e2", "\u180e",  # Arabic, Syriac, Mongolian
+                                "\U000110bd", "\U000110cd"])  # Kaithi number signs
+def test_format_characters_are_invisible_too(ch):
+    assert error(with_(user=f"Ali{ch}ce")).startswith(f"event.user: holds the invisible character U+{ord(ch):04X} "
+                                                      "at position 4")
+    assert error(with_(user=ch)).startswith(f"event.user: holds the invisible character U+{ord(ch):04X}")
+
+
+def test_every_format_character_is_refused_except_a_joiner_between_letters():
+    import sys
+    import unicodedata
+
+    format_chars = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    assert len(format_chars) > 150
+    for ch in format_chars:
+        try:
+            parse_event(with_(user=f"Ab{ch}cd"))
+            accepted = True
+        except EventError:
+            accepted = False
+        assert accepted == (ch in "\u200c\u200d"), f"U+{ord(ch):04X}"
+
+
+@pytest.mark.parametrize("name, what", [
+    ("\u0301\u0301", "starts with the combining mark U+0301, which has no letter to sit on"),
+    ("\u0301", "starts with the combining mark U+0301, which has no letter to sit on"),
+    ("\u20dd\u20dd\u20dd", "starts with the combining mark U+20DD, which has no letter to sit on"),  # enclosing marks
+    ("\u0903a", "starts with the combining mark U+0903, which has no letter to sit on"),  # a spacing mark
+])
+def test_a_name_of_combining_marks_alone_is_refused(name, what):
+    assert error(with_(user=name)) == f"event.user: {what}; send the name as it should appear on the video"
+
+
+@pytest.mark.parametrize("name", ["Jose\u0301", "Nguyễn Thị", "Zoë", "क्\u200dष", "ñ"])
+def test_marks_on_a_letter_are_fine(name):
+    assert parse_event(with_(user=name)).user
+
+
+def test_a_54_kb_locale_is_refused_by_its_length():
+    locale = "en" + "-abcdefgh" * 6144
+    assert error(with_(locale=locale)) == (f"event.locale: is {len(locale):,} characters long; a language tag is at "
+                                           "most 35; send a tag such as 'en' or 'zh-CN'")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN", "zh-Hant-TW", "sr-Latn", "es-419", "de-CH-1901", "sl-IT-nedis",
+                                    "en-GB-oxendict", "yue-HK", "pt-BR"])
+def test_real_language_tags_are_accepted(locale):
+    assert parse_event(with_(locale=locale)).locale == locale
+
+
+@pytest.mark.parametrize("locale", ["en-12", "en-abcdefgh-abcdefgh-abcdefgh", "en-US-x", "en-US-US", "e", "en--US",
+                                    "en-Latn-Latn", "EN-us"])
+def test_tags_without_the_shape_of_a_language_tag_are_refused(locale):
+    assert error(with_(locale=locale)).startswith("event.locale: must be a language tag such as 'en' or 'zh-CN'")

@@ -143,3 +143,8 @@ def test_locale_must_be_a_language_tag():
 def test_a_sample_event_exists_for_each_scenario():
     for scenario in ("rank_up", "defend", "first_entry"):
         assert sample_event(scenario).event == scenario
+
+
+def test_a_number_past_pythons_digit_limit_is_refused():
+    text = '{"event": "first_entry", "user": "A", "new_rank": ' + "9" * 5000 + "}"
+    assert error(text) == "event: holds a number too long to read; send ranks as small whole numbers"

@@ -12,6 +12,7 @@ import pytest
 from lab.errors import VariantError, VersionConflict
 from lab.library.schema import with_changes
 from lab.library.versions import VariantLibrary
+from lab.storage import atomic_path
 from tests.conftest import REPO
 
 
@@ -103,7 +104,7 @@ CRASH = textwrap.dedent(
     from lab.library.versions import VariantLibrary
     lib = VariantLibrary(sys.argv[1])
     v = lib.load("v3-rival-ghost")
-    edit = with_changes(v, title="half-written " * 200)
+    edit = with_changes(v, title="half-written " * 9)
     calls = {"n": 0}
 
     def dying_fsync(fd):
@@ -135,7 +136,41 @@ def test_a_write_killed_midway_leaves_the_previous_version_intact(library, die_a
     for info in lib.history(v.id):
         lib.load_version(v.id, info.hash)
     leftovers = [p for p in library.rglob(".*.tmp")]
-    assert all(p.name.startswith(".") for p in leftovers)
+    assert leftovers and all(p.name.startswith(".") for p in leftovers)  # the killed save's temp file
+    # The next save removes it: its writer is dead, so nobody holds its lock any more.
+    lib.save(with_changes(v, title="the next save"), base=v.version)
+    assert not list(library.rglob("*.tmp"))
+    assert [p.name for p in library.glob(".*")] == [".lock"]
+
+
+def test_a_live_writers_temp_file_and_files_not_ours_are_left_alone(library):
+    lib = VariantLibrary(library)
+    v = lib.load("v3-rival-ghost")
+    not_ours = [".notes.tmp", "draft.tmp", ".v1.yaml.abcdefghi.tmp", ".v1.yaml.ABCDEFGH.tmp", ".v1.yaml.abcdefgh.bak"]
+    for name in not_ours:
+        (library / name).write_text("keep", encoding="utf-8")
+    os.symlink("/etc/hostname", library / ".v1.yaml.abcdefgh.tmp")  # our pattern, but a link: not our file
+    (library / ".v2.yaml.abcdefgh.tmp").mkdir()
+    with atomic_path(library / "v1-fast-sprint.yaml") as tmp:  # a save in progress, in another "process"
+        tmp.write_text("being written", encoding="utf-8")
+        lib.save(with_changes(v, title="meanwhile"), base=v.version)
+        assert tmp.read_text(encoding="utf-8") == "being written"
+    assert (library / "v1-fast-sprint.yaml").read_text(encoding="utf-8") == "being written"  # renamed into place
+    for name in [*not_ours, ".v1.yaml.abcdefgh.tmp", ".v2.yaml.abcdefgh.tmp"]:
+        assert os.path.lexists(library / name), name
+
+
+def test_the_cleaner_takes_only_unlocked_temp_files(tmp_path):
+    from lab.storage import clean_stale_temps
+
+    stale = tmp_path / ".a.yaml.abc_1234.tmp"
+    stale.write_text("left by a killed writer", encoding="utf-8")
+    with atomic_path(tmp_path / "b.yaml") as live:
+        live.write_text("being written", encoding="utf-8")
+        assert clean_stale_temps(tmp_path) == [stale]
+        assert live.exists() and not stale.exists()
+    assert (tmp_path / "b.yaml").read_text(encoding="utf-8") == "being written"
+    assert clean_stale_temps(tmp_path / "missing") == []
 
 
 def test_a_hand_edit_is_recorded_with_its_parent(library):
@@ -175,7 +210,49 @@ def test_no_lock_or_temp_file_is_left_in_git(library):
     lib = VariantLibrary(library)
     v = lib.load("v1-fast-sprint")
     lib.save(with_changes(v, title="x"), base=v.version)
-    ignored = subprocess.run(["git", "check-ignore", "variants/.lock"], cwd=REPO, capture_output=True, text=True)
-    assert ignored.stdout.strip() == "variants/.lock"
     assert not list(library.rglob("*.tmp"))
+    # What a killed save can leave, in the library and in its versions, and the experiments' lock: all ignored.
+    paths = ["variants/.lock", "variants/.v1-fast-sprint.yaml.k3j_9x2a.tmp",
+             "variants/versions/v1-fast-sprint/.daae8fc80b7d.yaml.abcd1234.tmp", "experiments/.lock",
+             "experiments/.seed-v1-v2-v3.yaml.abcd1234.tmp"]
+    ignored = subprocess.run(["git", "check-ignore", *paths], cwd=REPO, capture_output=True, text=True)
+    assert ignored.stdout.split() == paths
     assert os.path.exists(library / ".lock")
+
+
+def test_validate_reads_each_saved_version_once(library, monkeypatch):
+    """Validation checks every version's hash, reading each snapshot once: linear in the history (264 versions
+    took 180 s when each check re-read the whole history). benchmarks/validate_history.py times it."""
+    from lab.library import versions
+
+    lib = VariantLibrary(library)
+    v = lib.load("v1-fast-sprint")
+    for i in range(12):
+        v_next = with_changes(v, title=f"take {i}")
+        lib.save(v_next, base=v.version)
+        v = v_next
+    snapshots = sorted((library / "versions" / "v1-fast-sprint").glob("*.yaml"))
+    assert len(snapshots) >= 13
+    reads: list[str] = []
+    real = versions.read_text
+    monkeypatch.setattr(versions, "read_text", lambda path, *a, **k: reads.append(str(path)) or real(path, *a, **k))
+    results, errors = versions.validate_paths([library / "v1-fast-sprint.yaml"])
+    assert not errors and results[0]["ok"]
+    assert sorted(r for r in reads if "/versions/" in r) == [str(p) for p in snapshots]
+
+
+def test_validate_still_finds_a_tampered_or_misplaced_snapshot(library):
+    from lab.library.versions import validate_paths
+
+    folder = library / "versions" / "v1-fast-sprint"
+    snap = next(folder.glob("*.yaml"))
+    original = snap.read_text(encoding="utf-8")
+    snap.write_text(original.replace("View full leaderboard", "Hacked"), encoding="utf-8")
+    assert validate_paths([library / "v1-fast-sprint.yaml"])[1] == [
+        f"{snap}: content does not match its hash; the file was edited by hand; restore it from git"]
+    snap.write_text(original, encoding="utf-8")
+    copy = library / "versions" / "v2-slow-motion" / snap.name  # v1's version filed under v2
+    copy.write_text(original, encoding="utf-8")
+    assert validate_paths([library / "v2-slow-motion.yaml"])[1] == [
+        f"{copy}: holds version {snap.stem} of 'v1-fast-sprint'; a saved version is named <hash>.yaml in its "
+        "variant's folder; restore it from git"]
