@@ -232,19 +232,22 @@ SETTINGS: dict[str, Setting] = {s.env: s for s in (
     Setting(ENV_WEEKLY_EVENTS, None, "an events file path", "any path", str, ("worker",)),
     Setting(ENV_PORT, DEFAULT_PORT, "a port number", "a whole number from 1 to 65535", _whole(1, 65535),
             ("studio",)),
+    Setting(ENV_WAREHOUSE_TIMEOUT, DEFAULT_WAREHOUSE_TIMEOUT_S, "a timeout in seconds",
+            "a number above 0, at most 86400", _seconds(86400), ("warehouse",)),
 )}
 
 # What each command reads, by its words (``highlight-lab experiments track`` -> "experiments track").
 COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "render": ("paths", "render"),
     "experiments track": ("paths", "mlflow", "render"),
-    "experiments analyze": ("paths", "mlflow"),
+    "analyze": ("paths", "warehouse"),
+    "experiments analyze": ("paths", "mlflow", "warehouse"),
     "experiments demo": ("paths", "mlflow"),
     "outcomes ingest": ("paths", "mlflow"),
     "export": ("paths", "mlflow"),
     "rollback": ("paths", "mlflow"),
     "worker": ("paths", "worker", "render"),
-    "studio": ("paths", "studio", "mlflow", "render"),
+    "studio": ("paths", "studio", "mlflow", "render", "warehouse"),
 }
 
 
@@ -504,16 +507,4 @@ class LabConfig:
 
 def warehouse_timeout_s() -> float:
     """Seconds a warehouse query may run (statement timeout), from ``HIGHLIGHT_LAB_WAREHOUSE_TIMEOUT``."""
-    from lab.errors import LabError
-
-    text = os.environ.get(ENV_WAREHOUSE_TIMEOUT)
-    if text is None:
-        return DEFAULT_WAREHOUSE_TIMEOUT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 1 <= value <= 86400:
-        raise LabError(ENV_WAREHOUSE_TIMEOUT, f"{text[:40]!r} is not a number of seconds from 1 to 86400",
-                       "unset it for the default of 600 s")
-    return value
+    return value(ENV_WAREHOUSE_TIMEOUT)
