@@ -89,7 +89,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
            cache: BackgroundCache | None = None, extras: bool = True, logo_root: Path | None = None,
            progress: Callable[[int, int], None] | None = None, free_memory: int | None = None,
            device: str | None = None) -> RenderResult:
-    """Render one rank-up video for one user. ``backend`` is a name (a ``backends.SPECS`` entry or ``auto``) or a ``Backend``;
+    """Render one rank-up video for one user. ``backend`` is a ``backends.SPECS`` name, ``auto`` or a ``Backend``;
     ``device`` (``cpu`` to run a Wan backend without CUDA) is used only with a name. ``progress(done, total)``
     gets each denoising step of a model background made now, then each composited frame (1 to the frame count)."""
     t_start = time.perf_counter()
