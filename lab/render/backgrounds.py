@@ -28,6 +28,7 @@ from lab.errors import LabError, OutOfMemory
 from lab.library.models import DEFAULT_MODEL
 from lab.library.variant import GenerationPlan, Variant
 from lab.render.motion import motion_background
+from lab.render.styles import STYLE_SPECS
 from lab.render.yuv import rgb_to_yuv420
 
 
@@ -52,7 +53,7 @@ class MotionBackend:
     """Procedural motion graphics on the CPU; what designers see with no GPU."""
 
     name = "motion"
-    model = "procedural-motion-v1"
+    model = "procedural-motion-v2"  # v2: camera drift, hue every other frame, livelier looks (issue 20)
     random_weights = False
     sends_prompt = False
 
@@ -61,7 +62,7 @@ class MotionBackend:
         return {"backend": self.name, "model": self.model, "style": v.style, "primary": v.brand.primary,
                 "accent": v.brand.accent, "intensity": v.effects.intensity, "particles": p.particles,
                 "width": p.size.width, "height": p.size.height, "frames": p.size.frames, "fps": p.size.fps,
-                "seed": req.seed}
+                "seed": req.seed, "look": asdict(STYLE_SPECS[v.style].background)}  # a retuned look: new pixels
 
     def __call__(self, req: BackgroundRequest) -> Background:
         v, p = req.variant, req.plan

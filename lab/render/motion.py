@@ -9,6 +9,7 @@ frame a few table look-ups and adds over precomputed planes.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ class StyleLook:
     hue_drift: float  # chroma swing that circles over time
     grain: float  # film grain, luma levels
     glow: tuple[int, int, int]  # colour of the bokeh and of the sweep's tint
+    drift: float = 0.0  # the camera's push-in over the whole video (0.05: 5 % closer at the end)
 
 
 def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
@@ -53,12 +55,14 @@ def look(style: str, primary: str, accent: str) -> StyleLook:
     if bg.tint is not None:
         bottom = _mix(bg.bottom, hex_rgb({"primary": primary, "accent": accent}[bg.tint]), bg.tint_amount)
     return StyleLook(bg.top, bottom, bg.sweep_speed, bg.sweep_strength, bg.lines, bg.line_speed, bg.bokeh,
-                     bg.stars, bg.pulse, spec.beats.beat_hz or 0.5, bg.hue_drift, bg.grain, hex_rgb(accent))
+                     bg.stars, bg.pulse, spec.beats.beat_hz or 0.5, bg.hue_drift, bg.grain, hex_rgb(accent), bg.drift)
 
 
 def motion_background(style: str, primary: str, accent: str, width: int, height: int, frames: int, fps: int,
-                      seed: int, intensity: float = 0.7, particles: bool = True) -> np.ndarray:
-    """``frames`` yuv420p frames, shape (frames, H * 3 // 2, W), uint8."""
+                      seed: int, intensity: float = 0.7, particles: bool = True,
+                      only: Collection[int] | None = None) -> np.ndarray:
+    """``frames`` yuv420p frames, shape (frames, H * 3 // 2, W), uint8. ``only``: draw just these frames (the
+    others keep the bare gradient), for a quick look at a few moments (``strip.beat_sheet``)."""
     lk = look(style, primary, accent)
     rng = np.random.default_rng(seed)
     k = 0.5 + intensity  # intensity scales the movement, 0.5x .. 1.5x
@@ -113,8 +117,16 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
     out = np.empty((frames, height * 3 // 2, width), np.uint8)
     out[:] = base
     y_acc = np.empty((height, width), np.float32)
+    length = max((frames - 1) / fps, 1e-3)
     for f in range(frames):
+        if only is not None and f not in only:
+            continue
         t = f / fps
+        zoom = 1 + lk.drift * t / length  # the camera pushes in: everything moves out from the middle
+
+        def cam(x: float, y: float, zoom: float = zoom) -> tuple[float, float]:
+            return width / 2 + (x - width / 2) * zoom, height / 2 + (y - height / 2) * zoom
+
         y_acc[:] = base_y
         centre = ((phase + t * lk.sweep_speed * k) % 1.4 - 0.2) * span
         profile = lk.sweep_strength * np.exp(-(((d_axis - centre) / band) ** 2))
@@ -124,25 +136,27 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
             y_acc += lines[:, off:off + width]
         if lk.pulse:
             y_acc *= 1.0 + lk.pulse * math.sin(2 * math.pi * t * lk.pulse_hz)
-        for x0, y0, r, vx, vy, s in dots:
-            cx, cy = (x0 + vx * t * k) % width, (y0 + vy * t * k) % height
+        spots = [(*cam((x0 + vx * t * k) % width, (y0 + vy * t * k) % height), r * zoom, s)
+                 for x0, y0, r, vx, vy, s in dots]
+        for cx, cy, r, s in spots:
             _soft_dot(y_acc, cx, cy, r, s)
         for sx, sy, ph, rate, s in stars:
             tw = 0.5 + 0.5 * math.sin(ph + t * rate)
-            y_acc[sy:sy + 2, sx:sx + 2] += s * tw
+            px, py = cam(sx, sy)
+            px, py = int(px), int(py)
+            if 0 <= px < width - 1 and 0 <= py < height - 1:
+                y_acc[py:py + 2, px:px + 2] += s * tw
         if grain:
             y_acc += grain[f % len(grain)]
         np.clip(y_acc, 16, 235, out=y_acc)
         out[f, :height] = y_acc
         _, u, v = planes(out[f], height, width)
-        # The hue steps 4 times a second (about a level each step), not every frame: measured on the v3
-        # background alone at crf 27, a whole-frame chroma change on every frame encoded to 262 KB, stepping
-        # 4 times a second to 220 KB (no hue drift at all: 169 KB).
-        ang = 2 * math.pi * (phase + math.floor(t * 4) / 4 * 0.25)
+        # The hue moves every other frame (12 steps a second, a fraction of a level each): stepping 4 times a
+        # second saved bytes (a whole-frame chroma change costs x264 bits) but read as a frozen picture that jumps.
+        ang = 2 * math.pi * (phase + math.floor(t * 12) / 12 * 0.25)
         u_acc = base_u + hy * (lk.hue_drift * math.cos(ang))
         v_acc = base_v + hy * (lk.hue_drift * math.sin(ang))
-        for x0, y0, r, vx, vy, s in dots:  # bokeh carry the accent's colour, not only light
-            cx, cy = (x0 + vx * t * k) % width, (y0 + vy * t * k) % height
+        for cx, cy, r, s in spots:  # bokeh carry the accent's colour, not only light
             w = min(s / 30.0, 1.0) * 0.8
             _soft_dot(u_acc, cx / 2, cy / 2, r / 2, glow_u * w, add=False)
             _soft_dot(v_acc, cx / 2, cy / 2, r / 2, glow_v * w, add=False)
