@@ -22,7 +22,6 @@ from PIL import Image
 from lab.render.overlay import EndCard, Overlay, dimmed_frames
 from lab.render.overlay.easing import clamp01, ease_in_out_cubic
 from lab.render.overlay.endcard import SETTLED_S
-from lab.render.styles import TRANSITION_S
 from lab.render.yuv import planes
 
 CAMERA_S = 0.35  # how long the impact's camera (flash, zoom, shake) lasts
@@ -31,27 +30,30 @@ _decor: OrderedDict[tuple[Any, ...], tuple[int, np.ndarray]] = OrderedDict()
 _decor_lock = threading.Lock()
 
 
-def decor_frames(key: str, background: np.ndarray, overlay: Overlay, end: int) -> tuple[int, np.ndarray]:
+def decor_frames(key: str, background: np.ndarray, overlay: Overlay, end: int,
+                 only: frozenset[int] | None = None) -> tuple[int, np.ndarray]:
     """The background frames before ``end`` with what every user of it shares drawn in: the impact's camera
-    (flash, zoom punch) and the particles placed from the layout alone (confetti, fireworks, falling sparks).
-    Made once per background and beats, reused by every user (nothing personal in it): a per-user frame then
-    copies it and blends only its own sprites. Returns (first frame index, frames)."""
-    k = (key, len(background), end, overlay.sparks.recipe, overlay.beats, overlay.callout.centre)
+    (flash, zoom punch), the rays, the flash ring and the particles (burst, confetti, fireworks, falling sparks),
+    all placed from the layout alone. Made once per background and beats, reused by every user (nothing personal
+    in it): a per-user frame then copies it and blends only its own sprites. Returns (first frame index, frames).
+    ``only``: decorate just these frames (a quick look at a few moments)."""
+    k = (key, len(background), end, overlay.sparks.recipe, overlay.beats, overlay.callout.centre, only)
     with _decor_lock:
         if k in _decor:
             _decor.move_to_end(k)
             return _decor[k]
     fps, tl = overlay.fps, overlay.tl
-    shared = [p for p in overlay.sparks.items if not p.own]
-    first = min([int(math.floor(p.born * fps)) for p in shared] + [int(math.floor(tl.impact * fps))])
+    first = min([int(math.floor(p.born * fps)) for p in overlay.sparks.items] + [int(math.floor(tl.impact * fps))])
     start = min(max(first, 0), end)
     out = np.array(background[start:end])
     rays = Rays(overlay)
     for i, frame in enumerate(out):
+        if only is not None and start + i not in only:
+            continue
         t = (start + i) / fps
         _camera(frame, overlay, t)
         rays.draw(frame, t)
-        overlay.sparks.draw(frame, t, own=False)
+        overlay.draw_shared(frame, t)
     out.flags.writeable = False  # shared between renders: each copies its frame before drawing on it
     with _decor_lock:
         _decor[k] = (start, out)
@@ -61,18 +63,20 @@ def decor_frames(key: str, background: np.ndarray, overlay: Overlay, end: int) -
 
 
 class Compositor:
-    """The frames of one render: ``frame(f)`` for any index, ``frames()`` for all of them in order."""
+    """The frames of one render: ``frame(f)`` for any index, ``frames()`` for all of them in order. ``only``: the
+    frames that will be asked for, when they are a few (``strip.beat_sheet``)."""
 
-    def __init__(self, overlay: Overlay, card: EndCard, background: np.ndarray, key: str) -> None:
+    def __init__(self, overlay: Overlay, card: EndCard, background: np.ndarray, key: str,
+                 only: frozenset[int] | None = None) -> None:
         self.ov, self.card, self.bg = overlay, card, background
         self.fps, tl = overlay.fps, overlay.tl
         self.count = len(background)
         self.end_index = min(int(round(tl.end_card * self.fps)), self.count - 1)
-        self.flight_index = min(int(math.ceil(tl.transition * self.fps - 1e-9)), self.end_index)
+        self.flight_index = max(min(int(math.ceil(tl.transition * self.fps - 1e-9)), self.end_index), 0)
         # once per background, shared by its users: dimming rises over the flight, then holds
         self.dimmed = dimmed_frames(key, background, self.flight_index, self.end_index - self.flight_index)
         self.poster_index = min(self.end_index + int(round(SETTLED_S * self.fps)), self.count - 1)
-        self.decor_start, self.decor = decor_frames(key, background, overlay, self.flight_index)
+        self.decor_start, self.decor = decor_frames(key, background, overlay, self.flight_index, only)
 
     def frame(self, f: int) -> np.ndarray:
         t, tl = f / self.fps, self.ov.tl
@@ -85,7 +89,7 @@ class Compositor:
             return self._shake(frame, t)
         frame = np.array(self.dimmed[f - self.flight_index])
         if f < self.end_index:
-            p = clamp01((t - tl.transition) / TRANSITION_S)
+            p = clamp01((t - tl.transition) / max(tl.flight_s, 1e-6))
             self.ov.draw(frame, t, leave=max(p, 1e-3), with_rank=False)
             self.card.draw_dimmed(frame, t - tl.end_card, with_rank=False)
             self._fly(frame, p)

@@ -76,3 +76,33 @@ def mean_volume_db(x: np.ndarray) -> float:
     if not len(x):
         return float("-inf")
     return float(10 * np.log10(max(np.mean(np.asarray(x, np.float64) ** 2), 1e-20)))
+
+
+@dataclass(frozen=True)
+class ClipReport:
+    """The "Done when" figures of one clip (docs/MOTION.md): frame-to-frame change at the impact and during the
+    flight into the end card, the quietest half second of the hold, size, true peak, the end card's volume."""
+
+    impact: float  # the largest mean |ΔY| from the frame before the impact to 0.3 s after it
+    transition: float  # ... from the frame before the flight to 0.4 s into the end card
+    largest: float  # ... anywhere in the clip
+    quietest: float  # the lowest mean over any 0.5 s between 1.6 and 2.8 s
+    bytes: int
+    true_peak_dbtp: float
+    end_card_db: float  # mean volume from the end card's start to the end
+
+    @property
+    def impact_ratio(self) -> float:
+        return self.impact / max(self.transition, 1e-9)
+
+
+def clip_report(path: Path | str, impact: float, transition: float, end_card: float) -> ClipReport:
+    """Measure a rendered clip; the times (seconds) are its timeline's (``overlay.timeline``)."""
+    d = decode(path)
+    change = luma_change(d.luma)
+    step = 1 / d.fps
+    card = d.audio[int(end_card * d.rate):] if d.rate else d.audio
+    return ClipReport(impact=peak(change, d.fps, impact - step, impact + 0.3),
+                      transition=peak(change, d.fps, transition - step, end_card + 0.4),
+                      largest=float(change[1:].max()), quietest=quietest_window(change, d.fps), bytes=d.bytes,
+                      true_peak_dbtp=true_peak_dbtp(d.audio), end_card_db=mean_volume_db(card))

@@ -17,6 +17,8 @@ import numpy as np
 from lab.render.styles import STYLE_SPECS
 from lab.render.yuv import planes, rgb_to_yuv420
 
+HUE_STEPS = 8  # hue steps a second: twice the old rate, so it drifts instead of jumping (each step ~2 levels)
+
 
 def hex_rgb(color: str) -> tuple[int, int, int]:
     c = color.lstrip("#")
@@ -128,8 +130,9 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
             return width / 2 + (x - width / 2) * zoom, height / 2 + (y - height / 2) * zoom
 
         y_acc[:] = base_y
-        centre = ((phase + t * lk.sweep_speed * k) % 1.4 - 0.2) * span
-        profile = lk.sweep_strength * np.exp(-(((d_axis - centre) / band) ** 2))
+        # two bands half a cycle apart, so one is always crossing the frame (the light never stops moving)
+        profile = sum(lk.sweep_strength * np.exp(-(((d_axis - ((phase + t * lk.sweep_speed * k + half) % 1.4 - 0.2)
+                                                      * span) / band) ** 2)) for half in (0.0, 0.7))
         y_acc += profile[diag]
         if lines is not None:
             off = int(t * lk.line_speed * k * width) % width
@@ -153,7 +156,7 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
         _, u, v = planes(out[f], height, width)
         # The hue moves every other frame (12 steps a second, a fraction of a level each): stepping 4 times a
         # second saved bytes (a whole-frame chroma change costs x264 bits) but read as a frozen picture that jumps.
-        ang = 2 * math.pi * (phase + math.floor(t * 12) / 12 * 0.25)
+        ang = 2 * math.pi * (phase + math.floor(t * HUE_STEPS) / HUE_STEPS * 0.25)
         u_acc = base_u + hy * (lk.hue_drift * math.cos(ang))
         v_acc = base_v + hy * (lk.hue_drift * math.sin(ang))
         for cx, cy, r, s in spots:  # bokeh carry the accent's colour, not only light

@@ -26,6 +26,11 @@ class Timeline:
     beats: BeatSheet
 
     @property
+    def flight_s(self) -> float:
+        """How long the rank flies into the end card (TRANSITION_S, less in a very short video)."""
+        return self.end_card - self.transition
+
+    @property
     def intro_end(self) -> float:
         return self.anticipation + 0.15
 
@@ -57,7 +62,8 @@ def timeline(beats: BeatSheet | str, duration: float) -> Timeline:
         end_card = min((b.impact + b.hold_s) * k + TRANSITION_S, duration - END_CARD_MIN_S)
     else:
         end_card = duration - max(END_CARD_MIN_S, 0.25 * duration)
-    transition = end_card - TRANSITION_S
+    end_card = max(end_card, 0.0)  # a clip under a second is all end card but for a short flight
+    transition = end_card - min(TRANSITION_S, max(end_card * 0.4, 0.0))
     k = min(k, max(transition - 0.25, 0.1) / b.impact)
     rewind = b.rewind * k
     return Timeline(duration, b.anticipation * k, b.leap * k, b.impact * k, transition, end_card, rewind,

@@ -59,17 +59,22 @@ class Callout:
         e, s = event, lay.s
         old = e.old_rank if e.event == "rank_up" else None
         self.art: RankArt = rank_art(f"#{e.new_rank}", accent, master_size(lay, max(beats.punch_scale, 1.0)), GLOW)
-        size, from_size = lay.rank_size, even(lay.rank_size * (0.42 if lay.landscape else 0.34))
+        size, from_size = lay.rank_size, even(lay.rank_size * (0.42 if lay.landscape else 0.28))
         from_text = f"#{old} →" if old else ""
-        while size > 20 and self._glow_w(size) + (tx.text_width(from_text, from_size) + 8 * s if old else 0) \
-                > lay.rank_w:
+        # The big rank's centre depends on the layout alone (right of the zone's middle when "#7 →" stands
+        # before it), so the rays and the burst behind it are the same for every user (``decor_frames``); the
+        # numbers shrink until they fit around it.
+        zone_x0, zone_x1 = lay.rank_x - lay.rank_w / 2, lay.rank_x + lay.rank_w / 2
+        cx = lay.rank_x + lay.rank_w * 0.12 if old else float(lay.rank_x)
+        gap = 8 * s
+        while size > 20 and (cx + self._glow_w(size) / 2 > zone_x1 or (
+                old and tx.text_width(from_text, from_size) + gap > cx - self._glow_w(size) / 2 - zone_x0)):
             size -= 4
             from_size = max(from_size - 2, 12)
         self.size = size
-        from_w = tx.text_width(from_text, from_size) + int(8 * s) if old else 0
-        big_w = self._glow_w(size)
-        left = lay.rank_x - (big_w + from_w) / 2
-        self.centre = (left + from_w + big_w / 2, float(lay.rank_y))  # the big rank's sprite centre
+        from_w = tx.text_width(from_text, from_size) + int(gap) if old else 0
+        left = cx - self._glow_w(size) / 2 - from_w
+        self.centre = (cx, float(lay.rank_y))  # the big rank's sprite centre
         self.from_label = shared("outlined", from_text, from_size, (235, 238, 245, 255), 0) if old else None
         if self.from_label is not None:
             self.from_xy = (int(left), int(lay.rank_y - self.from_label.height / 2))
@@ -211,13 +216,18 @@ class Callout:
             if with_rank and self.shield is None:
                 self.draw_rank(frame, self.centre, self.size * self.scale(t))  # the punch is its entrance
                 self._draw_hold_light(frame, t)
-            if a < 0.36:  # the flash ring, expanding and fading
-                ring = self.rings[min(int(a / 0.36 * len(self.rings)), len(self.rings) - 1)]
-                cx, cy = self.centre
-                glow(frame, H, W, ring, int(cx - ring.width / 2), int(cy - ring.height / 2), 1 - a / 0.36)
             pop = clamp01(ease_out_back((a - 0.12) / 0.3))
             blend(frame, H, W, self.caption, *self.caption_xy, pop * opacity)
         self._draw_banner(frame, t, opacity)
+
+    def draw_ring(self, frame: np.ndarray, t: float) -> None:
+        """The flash ring at the impact, expanding and fading (the same for every user: ``decor_frames``)."""
+        a = t - self.tl.impact
+        if 0 <= a < 0.36:
+            ring = self.rings[min(int(a / 0.36 * len(self.rings)), len(self.rings) - 1)]
+            cx, cy = self.centre
+            glow(frame, self.lay.height, self.lay.width, ring, int(cx - ring.width / 2), int(cy - ring.height / 2),
+                 1 - a / 0.36)
 
     def draw_rank(self, frame: np.ndarray, centre: tuple[float, float], size: float, opacity: float = 1.0) -> None:
         blend(frame, self.lay.height, self.lay.width, self.art.at(size), *self.place(centre, size), opacity)
@@ -241,8 +251,11 @@ class Callout:
             if phase < SHINE_PHASES:
                 glow(frame, lay.height, lay.width, self.art.shine(size, phase, SHINE_PHASES), x, y)
             x0, y0, x1, y1 = self.rank_ink(self.centre, size)
+        hx0, hy0, hx1, hy1 = lay.hard_box
         for i, (gx, gy) in enumerate(((x1, y0), (x0, y1), (x1 + (x1 - x0) * 0.1, y1))):
             spr = self.glints[i % 2]
+            gx = min(max(gx, hx0 + spr.width / 2), hx1 - spr.width / 2)
+            gy = min(max(gy, hy0 + spr.height / 2), hy1 - spr.height / 2)
             tw = math.sin(math.pi * ((a * 1.4 + i / 3) % 1.0)) ** 2
             glow(frame, lay.height, lay.width, spr, int(gx - spr.width / 2), int(gy - spr.height / 2), tw)
 

@@ -42,16 +42,16 @@ def spring(x: float) -> float:
     return ease_out_back(x, 2.2)
 
 
-# The speed ramp's profile: full speed, a quarter speed from 30 % to 80 % of the leap (0.5 s of slow motion in a
-# 1 s leap), full speed into the impact; integrated once into a table.
+# The speed ramp's profile: full speed, a quarter speed from 25 % to 80 % of the leap (over half a second of slow
+# motion in V2's 1 s leap), full speed into the impact; integrated once into a table.
 _RAMP_X = np.linspace(0.0, 1.0, 2049)
-_RAMP_SPEED = 1 - 0.75 * np.clip(np.minimum((_RAMP_X - 0.27) / 0.06, (0.83 - _RAMP_X) / 0.06), 0, 1)
+_RAMP_SPEED = 1 - 0.75 * np.clip(np.minimum((_RAMP_X - 0.2) / 0.05, (0.85 - _RAMP_X) / 0.05), 0, 1)
 _RAMP = np.concatenate([[0.0], np.cumsum((_RAMP_SPEED[1:] + _RAMP_SPEED[:-1]) / 2)])
 _RAMP /= _RAMP[-1]
 
 
 def time_ramp(x: float) -> float:
-    """Speed ramp: fast, then a quarter speed through the overtake (30-80 % of the leap), then fast again."""
+    """Speed ramp: fast, then a quarter speed through the overtake (25-80 % of the leap), then fast again."""
     return float(np.interp(clamp01(x), _RAMP_X, _RAMP))
 
 

@@ -23,14 +23,13 @@ from lab.render.overlay.callout import GLOW, card_rank_size, master_size
 from lab.render.overlay.easing import clamp01, ease_in_out_sine, ease_out_back, ease_out_cubic
 from lab.render.overlay.layout import check, even, layout
 from lab.render.overlay.scene import TAG_FILL, letterbox_bar
-from lab.render.overlay.sprites import STROKE, rank_art, rgba, shared
+from lab.render.overlay.sprites import BUTTON_MAX, STROKE, button_art, rank_art, rgba, shared
 from lab.render.overlay.words import subtitle, words
 from lab.render.styles import STYLE_SPECS
 from lab.render.yuv import Sprite, blend, dim, dim_table
 
 END_CARD_DIM = 0.55  # how far the end card dims the live background toward black
 SETTLED_S = 0.35  # every part of the card is in place this long after it starts: the poster's moment
-BUTTON_STEP = 0.02  # the button's sprites come in 2 % steps of scale, so its breath is smooth
 DIMMED_KEEP = 4  # backgrounds whose dimmed end-card frames a process keeps (~15 MB each at 864x480, 25 frames)
 _dimmed: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
 _dimmed_lock = threading.Lock()
@@ -90,30 +89,36 @@ class EndCard:
         self.legibility: list[dict[str, Any]] = []
         max_text = lay.right - lay.left
         portrait = not lay.landscape
-        name_size = even((48 if portrait else 40) * s)
-        sub_size, cta_size = even((30 if portrait else 26) * s), even(30 * s)
         self.art = rank_art(f"#{event.new_rank}", accent, master_size(lay, max(self.beats.punch_scale, 1.0)), GLOW)
-        self.rank_size = card_rank_size(lay)
-        while self.rank_size > 20 and -2 * self.art.extent(self.rank_size)[0] > max_text:
-            self.rank_size -= 4
         ink, fix = tx.ink_for(primary)
-        # the label's room: the pill (label + 2.2 x its size) inside the text margins, and breathing at its largest
-        # (+8 %) inside the 8 % ones
-        pill = min(max_text, (lay.hard_box[2] - lay.hard_box[0]) / 1.08)
-        self.cta = (variant.cta_for(event.locale), cta_size, primary, ink, int(pill - 2.2 * cta_size), s)
-        name = tx.fit(event.user, name_size, max_text)
-        sub = tx.fit(subtitle(event, w, entered="welcome"), sub_size, max_text)
-        parts = [
-            Sprite.from_image(tx.text_image(name, name_size, white, stroke=max(2, name_size // 14),
-                                            stroke_fill=STROKE)),
-            self.art.at(self.rank_size),
-            shared("outlined", sub, sub_size, accent, 0),
-            self._button(1.0),
-        ]
-        g = self.art.extent(self.rank_size)
-        m = int(12 * s)  # the button sprite's shadow margin around its pill
-        content = [(0, parts[0].height), (parts[1].height / 2 + g[1], g[3] - g[1]), (0, parts[2].height),
-                   (m, parts[3].height - 2 * m)]  # where each part's visible content lies in its sprite
+        fit = 1.0
+        for _ in range(4):  # a small frame: everything a little smaller until the stack fits between the margins
+            name_size = even((48 if portrait else 40) * s * fit)
+            sub_size, cta_size = even((30 if portrait else 26) * s * fit), even(30 * s * fit)
+            self.rank_size = even(card_rank_size(lay) * fit)
+            while self.rank_size > 20 and -2 * self.art.extent(self.rank_size)[0] > max_text:
+                self.rank_size -= 4
+            # the label's room: the pill (label + 2.2 x its size) inside the text margins, and breathing at its
+            # largest (+8 %) inside the 8 % ones
+            pill = min(max_text, (lay.hard_box[2] - lay.hard_box[0]) / 1.08)
+            self.cta = (variant.cta_for(event.locale), cta_size, primary, ink, int(pill - 2.2 * cta_size), s)
+            name = tx.fit(event.user, name_size, max_text)
+            sub = tx.fit(subtitle(event, w, entered="welcome"), sub_size, max_text)
+            parts = [
+                Sprite.from_image(tx.text_image(name, name_size, white, stroke=max(2, name_size // 14),
+                                                stroke_fill=STROKE)),
+                self.art.at(self.rank_size),
+                shared("outlined", sub, sub_size, accent, 0),
+                self._button(1.0),
+            ]
+            g = self.art.extent(self.rank_size)
+            m = int(12 * s)  # the button sprite's shadow margin around its pill
+            content = [(0, parts[0].height), (parts[1].height / 2 + g[1], g[3] - g[1]), (0, parts[2].height),
+                       (m, parts[3].height - 2 * m)]  # where each part's visible content lies in its sprite
+            span = sum(h for _, h in content) + 3 * 12 * s
+            if portrait or span <= lay.bottom - lay.top:
+                break
+            fit *= (lay.bottom - lay.top) / span * 0.97
         ys = self._stack(content, portrait)
         self.parts: list[tuple[Sprite, int, int]] = [(p, (width - p.width) // 2, y) for p, y in zip(parts, ys,
                                                                                                     strict=True)]
@@ -187,9 +192,7 @@ class EndCard:
                                 "extent": [int(v) for v in extent], "fix": fix})
 
     def _button(self, scale: float) -> Sprite:
-        k = round(round(scale / BUTTON_STEP) * BUTTON_STEP, 2)
-        text, size, fill, ink, max_w, s = self.cta
-        return shared("button", text, max(8, int(size * k)), fill, ink, int(max_w * k), s)
+        return button_art(*self.cta).at(scale / BUTTON_MAX)
 
     def button_scale(self, t: float) -> float:
         """Pops in (60 % -> 100 %, overshooting) as the rank lands, then breathes 1.25 times a second, or pulses

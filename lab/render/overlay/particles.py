@@ -1,5 +1,6 @@
-"""Particles: the impact's burst of streak sparks, fireworks, falling sparks and confetti, planned once per render
-(deterministic by seed) and drawn under the text, so nothing buries a name or the rank.
+"""Particles: the impact's burst of streak sparks, fireworks, falling sparks and confetti, planned from the layout
+and the seed alone (nothing personal: the compositor draws them once per background for every user,
+``compositor.decor_frames``), under the text, so nothing buries a name or the rank.
 
 Sparks are streak sprites picked from 16 angle bins by their current velocity and added as light
 (``yuv.glow``); confetti are paper strips that tumble (8 turns) and flutter down, blended as paint.
@@ -21,6 +22,20 @@ from lab.render.yuv import Sprite, blend, glow
 STREAK_BINS = 16
 TURNS = 8  # confetti tumble steps
 FIREWORK_COLOURS = ((255, 72, 96), (72, 220, 255), (255, 110, 235), (255, 214, 64), (120, 255, 150))
+FIREWORK_REACH = 1.0  # a firework's sparks fly up to the frame's short side from its corner (~3x the first pass's)
+# where fireworks may burst, as shares of the frame: its corners first, then the middles of its top and bottom
+FIREWORK_SPOTS = ((0.08, 0.08), (0.92, 0.1), (0.91, 0.91), (0.09, 0.89), (0.5, 0.05), (0.5, 0.95))
+
+
+def away_from(boxes: list[tuple[float, ...]], width: int, height: int, count: int) -> list[tuple[float, float]]:
+    """The ``count`` firework spots farthest from every text box (the corners when they are free), in the order
+    of FIREWORK_SPOTS."""
+    def room(spot: tuple[float, float]) -> float:
+        x, y = spot[0] * width, spot[1] * height
+        return min((math.hypot(max(b[0] - x, 0, x - b[2]), max(b[1] - y, 0, y - b[3])) for b in boxes), default=1e9)
+
+    best = sorted(FIREWORK_SPOTS, key=lambda spot: -room(spot))[:count]
+    return [(x * width, y * height) for x, y in FIREWORK_SPOTS if (x, y) in best]
 
 
 @dataclass
@@ -39,7 +54,6 @@ class Particle:
     sway: float = 0.0  # confetti: side-to-side flutter, px
     spin: float = 0.0  # confetti: tumbles per second
     phase: float = 0.0
-    own: bool = False  # placed from this user's rank (the impact's burst); else the same for every user
 
     def at(self, age: float) -> tuple[float, float, float, float]:
         """Position and velocity ``age`` seconds after birth."""
@@ -62,7 +76,7 @@ def ring_burst(rng: np.random.Generator, cx: float, cy: float, rx: float, ry: fl
         c, s = math.cos(ang), math.sin(ang)
         v = speed * rng.uniform(0.45, 1.0)
         out.append(Particle(cx + rx * c, cy + ry * s, v * c, v * s, t0 + rng.uniform(0, 0.05),
-                            life * rng.uniform(0.6, 1.0), int(rng.choice(colours)), gravity, own=True))
+                            life * rng.uniform(0.6, 1.0), int(rng.choice(colours)), gravity))
     return out
 
 
@@ -71,8 +85,10 @@ class Particles:
 
     def __init__(self, lay: Layout, tl: Timeline, spec: StyleSpec, palette: list[tuple[int, int, int]],
                  amount: float, seed: int, rank_box: tuple[float, float, float, float],
-                 clip: tuple[int, int, int, int] | None, confetti_colours: tuple[int, ...]) -> None:
+                 clip: tuple[int, int, int, int] | None, confetti_colours: tuple[int, ...],
+                 avoid: list[tuple[float, ...]] = ()) -> None:
         self.lay, self.tl, self.spec, self.clip = lay, tl, spec, clip
+        self.avoid = [tuple(b) for b in avoid]  # text boxes the fireworks keep away from
         self.confetti_colours = confetti_colours
         s = lay.s
         self.streaks = [[shared("streak", even(30 * s), max(4, even(7 * s)), b, STREAK_BINS, c)
@@ -82,8 +98,8 @@ class Particles:
         self.confetti = [[shared("confetti", even(16 * s), even(8 * s), c, t, TURNS) for t in range(TURNS)]
                          for c in palette] if spec.confetti else []
         self.items = self._plan(np.random.default_rng(seed), palette, amount, rank_box) if amount > 0 else []
-        # what the shared part depends on: the compositor draws it once per background for every user
-        self.recipe = (lay, tl, spec, tuple(palette), amount, seed, clip, confetti_colours)
+        # what they depend on: the compositor draws them once per background for every user
+        self.recipe = (lay, tl, spec, tuple(palette), amount, seed, clip, confetti_colours, tuple(self.avoid))
 
     def _plan(self, rng: np.random.Generator, palette: list, amount: float,
               rank_box: tuple[float, float, float, float]) -> list[Particle]:
@@ -92,20 +108,21 @@ class Particles:
         x0, y0, x1, y1 = rank_box
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         speed = 360 * s * spec.spark_speed
-        out = ring_burst(rng, cx, cy, (x1 - x0) * 0.55, (y1 - y0) * 0.6, tl.impact, int(30 * amount), speed,
+        # an ellipse through the letters' box's corners (half-axes x sqrt 2), a little wider: off the number
+        out = ring_burst(rng, cx, cy, (x1 - x0) * 0.75, (y1 - y0) * 0.75, tl.impact, int(30 * amount), speed,
                          spec.spark_life, (0, 1, 2), spec.spark_gravity * s)
         if spec.fireworks:
-            corners = [(0.13, 0.17), (0.87, 0.2), (0.86, 0.8), (0.14, 0.78)]
+            spots = away_from(self.avoid, W, H, 4)
             for i, t0 in enumerate(tl.firework_times()):
-                fx, fy = corners[i % 4]
-                fx, fy = W * (fx + rng.uniform(-0.03, 0.03)), H * (fy + rng.uniform(-0.03, 0.03))
+                fx, fy = spots[i % len(spots)]
+                fx, fy = fx + W * rng.uniform(-0.02, 0.02), fy + H * rng.uniform(-0.02, 0.02)
                 colour = 3 + (i * 2 + int(rng.integers(0, 5))) % 5
                 rise = 0.3
                 out.append(Particle(fx, H * 1.02, 0, (fy - H * 1.02) / rise, t0 - rise, rise, 1, kind="firework"))
-                reach = min(W, H) * 0.55
+                reach = min(W, H) * FIREWORK_REACH  # as far as a spark flies (drag stops it there)
                 for _ in range(int(44 * amount)):
                     ang = rng.uniform(0, 2 * math.pi)
-                    v = reach / 0.45 * rng.uniform(0.5, 1.0)
+                    v = reach / 0.45 * rng.uniform(0.6, 1.0)
                     out.append(Particle(fx, fy, v * math.cos(ang), v * math.sin(ang), t0 + rng.uniform(0, 0.03),
                                         1.3 * rng.uniform(0.7, 1.0), int(rng.choice((colour, colour, 1))),
                                         gravity=90 * s, drag=0.45, kind="firework"))
@@ -129,12 +146,10 @@ class Particles:
                                     phase=rng.uniform(0, 2 * math.pi)))
         return out
 
-    def draw(self, frame: np.ndarray, t: float, opacity: float = 1.0, own: bool | None = None) -> None:
-        """Draw the particles alive at ``t``: all of them, or (``own``) only this user's or only the shared ones."""
+    def draw(self, frame: np.ndarray, t: float, opacity: float = 1.0) -> None:
+        """Draw the particles alive at ``t``."""
         H, W, rate = self.lay.height, self.lay.width, self.spec.spark_time
         for p in self.items:
-            if own is not None and p.own != own:
-                continue
             age = (t - p.born) * (rate if p.kind == "spark" else 1.0)
             if age < 0 or age > p.life:
                 continue

@@ -83,7 +83,9 @@ class Overlay:
         if self.callout.shield is not None:
             cx, cy = self.callout.centre
             rank_box = (cx - lay.shield_w / 2, cy - lay.shield_h / 2, cx + lay.shield_w / 2, cy + lay.shield_h / 2)
-        self.sparks = Particles(lay, self.tl, self.spec, palette, amount, self.seed, rank_box, self.clip, confetti)
+        avoid = [el["extent"] for el in self.legibility if "random" not in el["element"]]
+        self.sparks = Particles(lay, self.tl, self.spec, palette, amount, self.seed, rank_box, self.clip, confetti,
+                                avoid)
         check(self.legibility, lay, f"variant {v.id}: overlay layout")
 
     def _note(self, element: str, fg: tuple[int, ...], bg: tuple[int, ...], box: tuple[float, ...],
@@ -92,6 +94,12 @@ class Overlay:
         self.legibility.append({"element": element, "text": list(fg[:3]), "behind": list(bg[:4]),
                                 "contrast": round(ratio, 2), "box": [int(v) for v in box],
                                 "extent": [int(v) for v in (extent or box)], "fix": fix})
+
+    def draw_shared(self, frame: np.ndarray, t: float, opacity: float = 1.0) -> None:
+        """What every user of this variant, size and seed shares: the particles and the flash ring."""
+        if opacity > 0:
+            self.sparks.draw(frame, t, opacity)
+            self.callout.draw_ring(frame, t)
 
     # the parts tests and the compositor reach for
     @property
@@ -106,11 +114,13 @@ class Overlay:
              shared_drawn: bool = False) -> None:
         """Blend the overlay for time ``t`` (seconds) into one yuv420p frame, in place. ``leave`` (0..1): how far
         the flight into the end card has gone; everything but the rank fades out in its first half.
-        ``shared_drawn``: the frame already holds the particles every user shares (``compositor.decor_frames``)."""
+        ``shared_drawn``: the frame already holds what every user shares, the particles and the flash ring
+        (``compositor.decor_frames``)."""
         fade = 1 - ease_in_out_cubic(clamp01(leave * 2))
         H, W = self.height, self.width
+        if not shared_drawn:
+            self.draw_shared(frame, t, fade)
         if fade > 0:
-            self.sparks.draw(frame, t, fade, own=True if shared_drawn else None)
             self.board.draw(frame, t, fade, dy=self.lay.row_h * 0.5 * (1 - fade))
             self.callout.draw(frame, t, fade, with_rank=with_rank and leave == 0)
         if self.letterbox:

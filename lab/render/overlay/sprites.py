@@ -297,6 +297,34 @@ class RankArt:
         return (x0 - cx) * k, (y0 - cy) * k, (x1 - cx) * k, (y1 - cy) * k
 
 
+class ScaledArt:
+    """A picture drawn once at its largest and resized for every scale it is shown at (a breathing button, a pop):
+    smooth steps of ``step``, each made once."""
+
+    def __init__(self, master: Image.Image, step: float = 0.01) -> None:
+        self.master, self.step = master, step
+        self._sprites: dict[int, Sprite] = {}
+
+    def at(self, scale: float) -> Sprite:
+        """The picture at ``scale`` of the master's size (at most 1)."""
+        key = max(1, min(round(scale / self.step), round(1 / self.step)))
+        if key not in self._sprites:
+            k = key * self.step
+            w, h = max(2, even(self.master.width * k)), max(2, even(self.master.height * k))
+            self._sprites[key] = Sprite.from_image(self.master.resize((w, h), Image.BILINEAR if k > 0.5 else Image.BOX))
+        return self._sprites[key]
+
+
+BUTTON_MAX = 1.1  # the button's master picture is drawn this much larger than its resting size
+
+
+@functools.lru_cache(maxsize=64)
+def button_art(text: str, size: int, fill: RGBA, ink: RGBA, max_width: int, s: float) -> ScaledArt:
+    """The CTA button (no personal data) drawn once at BUTTON_MAX its size, for its pop and its breath."""
+    return ScaledArt(_button_image(text, int(size * BUTTON_MAX), fill, ink, int(max_width * BUTTON_MAX),
+                                   s * BUTTON_MAX))
+
+
 @functools.lru_cache(maxsize=64)
 def rank_art(text: str, fill: RGBA, master_size: int, glow_ratio: float) -> RankArt:
     """The rank's art, once per process per text, colour and size: it holds nothing personal."""
