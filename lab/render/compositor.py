@@ -22,6 +22,7 @@ from PIL import Image
 from lab.render.overlay import EndCard, Overlay, dimmed_frames
 from lab.render.overlay.easing import clamp01, ease_in_out_cubic
 from lab.render.overlay.endcard import SETTLED_S
+from lab.render.overlay.rays import sunburst
 from lab.render.yuv import planes
 
 CAMERA_S = 0.35  # how long the impact's camera (flash, zoom, shake) lasts
@@ -74,7 +75,8 @@ class Compositor:
         self.end_index = min(int(round(tl.end_card * self.fps)), self.count - 1)
         self.flight_index = max(min(int(math.ceil(tl.transition * self.fps - 1e-9)), self.end_index), 0)
         # once per background, shared by its users: dimming rises over the flight, then holds
-        self.dimmed = dimmed_frames(key, background, self.flight_index, self.end_index - self.flight_index)
+        rays = (*card.rays, self.fps) if card.rays else None
+        self.dimmed = dimmed_frames(key, background, self.flight_index, self.end_index - self.flight_index, rays)
         self.poster_index = min(self.end_index + int(round(SETTLED_S * self.fps)), self.count - 1)
         self.decor_start, self.decor = decor_frames(key, background, overlay, self.flight_index, only)
 
@@ -126,35 +128,19 @@ class Compositor:
 
 
 class Rays:
-    """Light rays turning slowly behind the rank from the impact through the hold (an award's sunburst): luma
-    added in a disc around the rank, hollow at its middle so the number stays clear."""
-
-    COUNT, TURN = 12, 0.6  # rays, and radians a second they turn
+    """Light rays turning slowly behind the rank from the impact through the hold (an award's sunburst)."""
 
     def __init__(self, overlay: Overlay) -> None:
         self.ov, lay = overlay, overlay.lay
-        self.strength = overlay.spec.rays
-        cx, cy = overlay.callout.centre
         r = min(lay.width, lay.height) * (0.8 if overlay.callout.shield is not None else 0.55)
-        self.box = (max(int(cx - r) & ~1, 0), max(int(cy - r) & ~1, 0),
-                    min(int(cx + r) & ~1, lay.width), min(int(cy + r) & ~1, lay.height))
-        x0, y0, x1, y1 = self.box
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        d = np.hypot(xx - cx, yy - cy) / r
-        self.theta = np.arctan2(yy - cy, xx - cx)
-        self.falloff = (np.clip(1 - d, 0, 1) ** 1.5 * (1 - np.exp(-(d / 0.28) ** 2))).astype(np.float32)
+        self.light = sunburst(lay.width, lay.height, *overlay.callout.centre, r) if overlay.spec.rays else None
 
     def draw(self, frame: np.ndarray, t: float) -> None:
         tl = self.ov.tl
         a = t - tl.impact
-        if not self.strength or a < 0 or t >= tl.transition:
+        if self.light is None or a < 0 or t >= tl.transition:
             return
-        level = self.strength * min(a / 0.25, 1.0) * clamp01((tl.transition - t) / 0.3)
-        x0, y0, x1, y1 = self.box
-        light = (0.5 + 0.5 * np.cos(self.COUNT * (self.theta - self.TURN * t))) ** 3
-        light *= self.falloff
-        y = frame[y0:y1, x0:x1]
-        y[:] = np.minimum(y + light * level, 235).astype(np.uint8)
+        self.light.draw(frame, t, self.ov.spec.rays * min(a / 0.25, 1.0) * clamp01((tl.transition - t) / 0.3))
 
 
 def _camera(frame: np.ndarray, overlay: Overlay, t: float) -> None:

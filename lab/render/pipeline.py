@@ -182,7 +182,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
     beats = variant.beats
     audio = None
     if variant.effects.sound:  # made once per style, beats and length (nothing personal in it), then reused
-        audio = sound_track(variant.style, (size.frames - 1) / size.fps, beats)
+        audio = sound_track(variant.style, (size.frames - 1) / size.fps, beats, size.fps)
     count = encode_mp4(frames, out, size.width, size.height, size.fps, keyframes=frozenset({comp.end_index}),
                        audio=audio, audio_rate=SOUND_RATE, max_bytes=MAX_BYTES, frame_count=size.frames)
     timings["composite_encode_s"] = time.perf_counter() - t2

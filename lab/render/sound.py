@@ -139,12 +139,13 @@ def _bass_swell(seconds: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def track(style: str, duration: float, beats: BeatSheet | None = None) -> np.ndarray:
+def track(style: str, duration: float, beats: BeatSheet | None = None, fps: int | None = None) -> np.ndarray:
     """The style's mono float32 track at ``RATE``, ``duration`` seconds long (read-only): at -16 LUFS plus the
-    beats' ``sound_db``, true peaks held under ``CEILING_DBTP``. ``beats``: the variant's (``Variant.beats``)."""
+    beats' ``sound_db``, true peaks held under ``CEILING_DBTP``. ``beats``: the variant's (``Variant.beats``);
+    ``fps``: the video's, so the hit lands on the frame the punch does."""
     spec = STYLE_SPECS[style]
     beats = beats or spec.beats
-    tl = timeline(beats, duration)
+    tl = timeline(beats, duration, fps)
     rng = np.random.default_rng(7)
     out = np.zeros(int(round(duration * RATE)) + 1)
     kind = spec.sound

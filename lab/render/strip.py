@@ -38,7 +38,7 @@ class Beat:
 
 def beats_of(variant: Variant, fps: int, frames: int) -> list[Beat]:
     """The moments the strip shows, at the variant's own timing (its motion overrides included)."""
-    tl = timeline(variant.beats, (frames - 1) / fps)
+    tl = timeline(variant.beats, (frames - 1) / fps, fps)
     settle = tl.impact + tl.punch_s
     moments = [("start", 0.0), ("wind-up", tl.leap), ("leap", (tl.leap + tl.impact) / 2), ("impact", tl.impact),
                ("punch", tl.impact + tl.punch_s * 0.35), ("hold", (settle + tl.transition) / 2),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lab.render.styles import END_CARD_MIN_S, STYLE_SPECS, TRANSITION_S, BeatSheet
@@ -53,9 +54,10 @@ class Timeline:
         return [t for t in times if t < self.transition - 0.1]
 
 
-def timeline(beats: BeatSheet | str, duration: float) -> Timeline:
+def timeline(beats: BeatSheet | str, duration: float, fps: int | None = None) -> Timeline:
     """Beats of a 3-4 s video as written; a shorter video (2 s at the degrade level) scales them down so the
-    impact still lands before the end card. ``beats``: a beat sheet (``Variant.beats``) or a style's name."""
+    impact still lands before the end card. ``beats``: a beat sheet (``Variant.beats``) or a style's name.
+    ``fps``: the impact moves to the first frame at or after it, so that frame shows the punch at its peak."""
     b = STYLE_SPECS[beats].beats if isinstance(beats, str) else beats
     k = min(1.0, duration / 3.0)
     if b.hold_s is not None:
@@ -66,5 +68,8 @@ def timeline(beats: BeatSheet | str, duration: float) -> Timeline:
     transition = end_card - min(TRANSITION_S, max(end_card * 0.4, 0.0))
     k = min(k, max(transition - 0.25, 0.1) / b.impact)
     rewind = b.rewind * k
-    return Timeline(duration, b.anticipation * k, b.leap * k, b.impact * k, transition, end_card, rewind,
+    impact = b.impact * k
+    if fps:
+        impact = math.ceil(impact * fps - 1e-6) / fps
+    return Timeline(duration, b.anticipation * k, b.leap * k, impact, transition, end_card, rewind,
                     rewind + b.rewind_s * k if rewind else 0.0, b.punch_s * max(k, 0.6), k, b)

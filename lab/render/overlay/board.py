@@ -28,6 +28,7 @@ from lab.render.yuv import Sprite, blend
 
 DARK = (18, 22, 34, 215)  # the other rows' fill
 LIGHT = (232, 234, 242, 255)  # ... and their text
+PASS_SWING = 0.07  # how far (a share of the board's width) the user's row swings out as it overtakes
 
 
 class Board:
@@ -119,8 +120,10 @@ class Board:
         if gap_slots:
             self._row(frame, self.gap_row, 1 + clamp01(p) * gap_slots, intro * (1 - clamp01(p)), dy)
         rank = e.new_rank if p >= 0.5 else e.old_rank
-        self._row(frame, self.user_row, user_slot, intro, dy)
-        self._row(frame, self.row_ranks[rank], user_slot, intro, dy)
+        # the row swings out a little as it passes, so both names stay in sight through the overtake
+        dx = math.sin(math.pi * clamp01(p)) * lay.card_w * PASS_SWING
+        self._row(frame, self.user_row, user_slot, intro, dy, dx)
+        self._row(frame, self.row_ranks[rank], user_slot, intro, dy, dx)
 
     def _draw_rival(self, frame: np.ndarray, t: float, move: float, intro: float, dy: float) -> None:
         lay, e, tl, spec = self.lay, self.e, self.tl, self.spec

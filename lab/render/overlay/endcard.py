@@ -22,6 +22,7 @@ from lab.render.overlay.beats import Timeline
 from lab.render.overlay.callout import GLOW, card_rank_size, master_size
 from lab.render.overlay.easing import clamp01, ease_in_out_sine, ease_out_back, ease_out_cubic
 from lab.render.overlay.layout import check, even, layout
+from lab.render.overlay.rays import sunburst
 from lab.render.overlay.scene import TAG_FILL, letterbox_bar
 from lab.render.overlay.sprites import BUTTON_MAX, STROKE, button_art, rank_art, rgba, shared
 from lab.render.overlay.words import subtitle, words
@@ -40,21 +41,26 @@ def dim_ramp(frames: int, ramp: int) -> list[float]:
     return [END_CARD_DIM * (ease_in_out_sine((i + 1) / (ramp + 1)) if i < ramp else 1.0) for i in range(frames)]
 
 
-def dimmed_frames(key: str, frames: np.ndarray, start: int, ramp: int = 0) -> np.ndarray:
+def dimmed_frames(key: str, frames: np.ndarray, start: int, ramp: int = 0,
+                  rays: tuple[float, float, float, float, float] | None = None) -> np.ndarray:
     """``frames[start:]`` of a cached background, dimmed for the end card (the first ``ramp`` of them less, rising
-    as the rank flies in): made once per background and reused by every user of it (it holds no personal data),
-    so a per-user render only copies and blends sprites.
+    as the rank flies in), with the rays behind the card's rank once it has landed (``rays``: centre x, y, radius,
+    level, fps): made once per background and reused by every user of it (it holds no personal data), so a
+    per-user render only copies and blends sprites.
 
     ``key`` is the background's cache key (its content hash); the last ``DIMMED_KEEP`` are kept."""
-    k = (key, start, len(frames), ramp, END_CARD_DIM)
+    k = (key, start, len(frames), ramp, END_CARD_DIM, rays)
     with _dimmed_lock:
         if k in _dimmed:
             _dimmed.move_to_end(k)
             return _dimmed[k]
     height = frames.shape[1] * 2 // 3
     out = np.array(frames[start:])
-    for frame, amount in zip(out, dim_ramp(len(out), ramp), strict=True):
+    light = sunburst(frames.shape[2], height, *rays[:3]) if rays else None
+    for i, (frame, amount) in enumerate(zip(out, dim_ramp(len(out), ramp), strict=True)):
         dim(frame, height, _tables(round(amount, 3)))
+        if light is not None and rays is not None and i >= ramp:  # from the frame the rank lands on
+            light.draw(frame, (start + i) / rays[4], rays[3] * min((i - ramp + 1) / 6, 1.0))
     out.flags.writeable = False  # shared between renders: each copies its frame before drawing on it
     with _dimmed_lock:
         _dimmed[k] = out
@@ -138,6 +144,8 @@ class EndCard:
             tag = shared("label", label, int(14 * s), white, TAG_FILL)
             self.tag = (tag, lay.right - tag.width, lay.top)
         self.letterbox = letterbox_bar(width, height) if spec.letterbox else None
+        # rays behind the landed rank, as bright as in the hold (they sit on the dimmed background)
+        self.rays = (*self.rank_centre, min(width, height) * 0.5, spec.rays * 1.2) if spec.rays else None
         self.tables = dim_table(END_CARD_DIM)
         check(self.legibility, lay, f"variant {variant.id}: end card layout")
 

@@ -85,7 +85,7 @@ def layout(width: int, height: int, shield: bool = False, banner_h: int = 0) -> 
     gap = even(12 * s)
     if landscape:
         row_h = even(64 * s)
-        card_w = even(width * 0.46)
+        card_w = even(width * 0.42)
         board_h = 3 * row_h + 2 * gap
         card_y = max(even(top + (bottom - top - board_h) / 2), even(top + banner_h + gap) if banner_h else 0)
         zone_x0 = left + card_w + 2 * gap
@@ -94,7 +94,7 @@ def layout(width: int, height: int, shield: bool = False, banner_h: int = 0) -> 
         shield_h = min(even(shield_w * 320 / 272), bottom - top)
         rank_y = even((top + bottom) / 2) if shield else even(top + (bottom - top) * 0.4)
         banner_y = max(top, card_y - banner_h - gap)
-        rank_size = even(104 * s)
+        rank_size = even(124 * s)
     else:
         row_h = even(72 * s)
         gap = even(14 * s)

@@ -55,7 +55,7 @@ class Overlay:
         v, e = self.variant, self.event
         self.spec = STYLE_SPECS[v.style]
         self.beats = v.beats
-        self.tl = timeline(self.beats, (self.frames - 1) / self.fps)
+        self.tl = timeline(self.beats, (self.frames - 1) / self.fps, self.fps)
         self.legibility = []
         primary, accent = rgba(v.brand.primary), rgba(v.brand.accent)
         w = words(e.locale)

@@ -35,7 +35,7 @@ def reports(tmp_path_factory):
         path = tmp / f"{variant_id}-{orientation}-{names}.mp4"
         r = render(v, event_for(v.scenario, user=user, rival=rival), path, backend="motion", cache=cache,
                    extras=False, logo_root=REPO / "variants")
-        tl = timeline(v.beats, r.duration_s)
+        tl = timeline(v.beats, r.duration_s, r.fps)
         out[f"{variant_id}-{orientation}-{names}"] = clip_report(path, tl.impact, tl.transition, tl.end_card)
         path.unlink()
     return out
