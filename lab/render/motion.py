@@ -130,9 +130,11 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
             return width / 2 + (x - width / 2) * zoom, height / 2 + (y - height / 2) * zoom
 
         y_acc[:] = base_y
-        # two bands half a cycle apart, so one is always crossing the frame (the light never stops moving)
-        profile = sum(lk.sweep_strength * np.exp(-(((d_axis - ((phase + t * lk.sweep_speed * k + half) % 1.4 - 0.2)
-                                                      * span) / band) ** 2)) for half in (0.0, 0.7))
+        # one band sweeping back and forth, turning just inside the frame's corners: it is always crossing the
+        # frame, so the light never stops moving (one band costs the encoder half what two cost)
+        x = (phase + t * lk.sweep_speed * k / 0.9) % 2.0
+        centre = (0.05 + 0.9 * (x if x < 1 else 2 - x)) * span
+        profile = lk.sweep_strength * np.exp(-(((d_axis - centre) / band) ** 2))
         y_acc += profile[diag]
         if lines is not None:
             off = int(t * lk.line_speed * k * width) % width
