@@ -74,10 +74,10 @@ def rank_and_spread(v, e, width: int, height: int, fps: int, frames: int) -> tup
         ov.draw(frame, 1.5)
     shield = getattr(ov, "shield", None) is not None
     colour = np.array(INK if shield else [int(v.brand.accent[i:i + 2], 16) for i in (1, 3, 5)])
-    cx, cy = ov.big_centre
+    rank = next(el for el in ov.legibility if el["element"].startswith(("new rank", "rank on the shield")))
+    x0, y0, x1, y1 = (max(int(c), 0) for c in rank.get("extent", rank["box"]))  # the rank's sprite or shield
     rgb = yuv420_to_rgb(frame, height, width).astype(int)
-    y0, x0 = max(int(cy - height * 0.16), 0), max(int(cx - width * 0.15), 0)
-    box = rgb[y0:int(cy + height * 0.16), x0:int(cx + width * 0.15)]
+    box = rgb[y0:y1, x0:x1]
     rows = np.where((np.abs(box - colour).sum(axis=-1) < 60).sum(axis=1) >= 2)[0]
     boxes = [el["box"] for el in ov.legibility]
     spread = max(b[3] for b in boxes) - min(b[1] for b in boxes)

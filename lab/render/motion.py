@@ -68,14 +68,7 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
     lk = look(style, primary, accent)
     rng = np.random.default_rng(seed)
     k = 0.5 + intensity  # intensity scales the movement, 0.5x .. 1.5x
-    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
-    xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
-    # A vertical gradient with a soft vignette, converted to YUV once.
-    top, bottom = np.array(lk.top, np.float32), np.array(lk.bottom, np.float32)
-    grad = top + (bottom - top) * (ys ** 1.3)[..., None]
-    vignette = 1.0 - 0.35 * (((xs - 0.5) * 1.6) ** 2 + ((ys - 0.55) * 1.4) ** 2)
-    base_rgb = np.clip(grad * vignette[..., None], 0, 255) * np.ones((1, width, 1), np.float32)
-    base = rgb_to_yuv420(base_rgb.astype(np.uint8))
+    base = _gradient(lk, width, height)
     base_y = planes(base, height, width)[0].astype(np.float32)
 
     # Diagonal sweep: a 1-D profile along d = x*cos + y*sin, looked up per pixel.
@@ -84,20 +77,7 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
     d_axis = np.arange(span, dtype=np.float32)
     band = max(width, height) * 0.09
 
-    lines = None
-    if lk.lines and particles:
-        # Horizontal speed lines on a strip exactly one width long that wraps around (streaks crossing its end
-        # continue at its start), slid left each frame: it tiles, so the layout never jumps.
-        strip = np.zeros((height, width), np.float32)
-        for _ in range(int(height / 9)):
-            row = int(rng.integers(0, height))
-            start = int(rng.integers(0, width))
-            length = int(rng.integers(width // 8, width // 2))
-            thick = int(rng.integers(1, 3))
-            cols = (start + np.arange(length)) % width
-            fade = np.linspace(0.2, 1.0, length, dtype=np.float32)  # a streak brightens toward its head
-            strip[row:row + thick, cols] += lk.lines * float(rng.uniform(0.4, 1.0)) * fade
-        lines = np.concatenate([strip, strip], axis=1)
+    lines = _speed_lines(rng, lk, width, height) if lk.lines and particles else None
     dots = []
     if particles:
         for _ in range(lk.bokeh):
@@ -156,8 +136,8 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
         np.clip(y_acc, 16, 235, out=y_acc)
         out[f, :height] = y_acc
         _, u, v = planes(out[f], height, width)
-        # The hue moves every other frame (12 steps a second, a fraction of a level each): stepping 4 times a
-        # second saved bytes (a whole-frame chroma change costs x264 bits) but read as a frozen picture that jumps.
+        # The hue moves HUE_STEPS times a second (a level or two each): stepping 4 times a second saved bytes (a
+        # whole-frame chroma change costs x264 bits) but read as a frozen picture that jumps.
         ang = 2 * math.pi * (phase + math.floor(t * HUE_STEPS) / HUE_STEPS * 0.25)
         u_acc = base_u + hy * (lk.hue_drift * math.cos(ang))
         v_acc = base_v + hy * (lk.hue_drift * math.sin(ang))
@@ -168,6 +148,33 @@ def motion_background(style: str, primary: str, accent: str, width: int, height:
         u[:] = np.clip(u_acc, 16, 240)
         v[:] = np.clip(v_acc, 16, 240)
     return out
+
+
+def _gradient(lk: StyleLook, width: int, height: int) -> np.ndarray:
+    """A vertical gradient with a soft vignette, converted to YUV once."""
+    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
+    top, bottom = np.array(lk.top, np.float32), np.array(lk.bottom, np.float32)
+    grad = top + (bottom - top) * (ys ** 1.3)[..., None]
+    vignette = 1.0 - 0.35 * (((xs - 0.5) * 1.6) ** 2 + ((ys - 0.55) * 1.4) ** 2)
+    base_rgb = np.clip(grad * vignette[..., None], 0, 255) * np.ones((1, width, 1), np.float32)
+    return rgb_to_yuv420(base_rgb.astype(np.uint8))
+
+
+def _speed_lines(rng: np.random.Generator, lk: StyleLook, width: int, height: int) -> np.ndarray:
+    """Horizontal speed lines on a strip exactly one width long that wraps around (streaks crossing its end
+    continue at its start), returned twice side by side to be slid left each frame: it tiles, so the layout
+    never jumps."""
+    strip = np.zeros((height, width), np.float32)
+    for _ in range(int(height / 9)):
+        row = int(rng.integers(0, height))
+        start = int(rng.integers(0, width))
+        length = int(rng.integers(width // 8, width // 2))
+        thick = int(rng.integers(1, 3))
+        cols = (start + np.arange(length)) % width
+        fade = np.linspace(0.2, 1.0, length, dtype=np.float32)  # a streak brightens toward its head
+        strip[row:row + thick, cols] += lk.lines * float(rng.uniform(0.4, 1.0)) * fade
+    return np.concatenate([strip, strip], axis=1)
 
 
 def _rgb_uv(rgb: tuple[int, int, int]) -> tuple[float, float]:

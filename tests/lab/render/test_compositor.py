@@ -1,10 +1,13 @@
 """The compositor (issue 20): the impact's camera, the rank flying into the end card instead of a cross-fade, the
 shared decorated frames; the encoder's rate control; the studio's frame strip."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from lab.errors import LabError
+from lab.library.variant import MotionOverrides
 from lab.library.versions import VariantLibrary
 from lab.render import compositor as comp_mod
 from lab.render.compositor import Compositor, decor_frames
@@ -115,7 +118,7 @@ def test_the_frame_strip_shows_each_beat_at_the_variants_timing(orientation):
     assert [b.name for b in beats] == ["start", "wind-up", "leap", "impact", "punch", "hold", "flight", "end card"]
     th = 160 * 9 // 16 // 4 * 4 if orientation == "landscape" else 160 * 16 // 9 // 4 * 4
     assert sheet.size == (4 * 164 + 4, 2 * (th + 18 + 4) + 4)
-    later = beats_of(v.__class__(**{**v.__dict__, "motion": v.motion.__class__(impact_s=1.5)}), 24, 97)
+    later = beats_of(replace(v, motion=MotionOverrides(impact_s=1.5)), 24, 97)
     assert later[3].t == pytest.approx(1.5) and later[3].frame == 36  # the strip follows a designer's override
     pixels = np.asarray(sheet)
     assert pixels.std() > 20  # pictures, not an empty grid

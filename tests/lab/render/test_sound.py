@@ -1,6 +1,8 @@
 """The sound track: -16 LUFS, true peaks held under -1 dBTP by a limiter (and by checking the AAC a player decodes),
 sound from the first frame to the last, the variant's level, and no stream when it is off."""
 
+from dataclasses import replace
+
 import av
 import numpy as np
 import pytest
@@ -66,7 +68,7 @@ def test_the_beats_time_the_sound():
 
 def test_sound_db_lowers_the_track_by_that_much():
     v = LIB.load("v1-fast-sprint")
-    quieter = v.beats.__class__(**{**v.beats.__dict__, "sound_db": -6.0})
+    quieter = replace(v.beats, sound_db=-6.0)
     assert sound.loudness_lufs(sound.track(v.style, 4.0, quieter).astype(float)) == pytest.approx(-22.0, abs=0.3)
 
 
