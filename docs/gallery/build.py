@@ -1,6 +1,7 @@
 """Render the gallery: contact sheets of every shipped variant, landscape and portrait, with an English
-and a CJK name, on the motion background, plus one strip per style of its first 1.5 s at 12 fps (every
-other frame of the 24 fps video), each frame labelled with its real number and time.
+and a CJK name, on the motion background; its beat sheet in both orientations (``lab.render.strip.beat_sheet``,
+the studio's frame strip: wind-up, leap, impact, punch, hold, flight, end card); plus one strip per style of its
+first 1.5 s at 12 fps (every other frame of the 24 fps video), each frame labelled with its real number and time.
 Run: .venv/bin/python docs/gallery/build.py"""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from lab.library.schema import with_changes  # noqa: E402
 from lab.library.versions import VariantLibrary  # noqa: E402
 from lab.render.encode import contact_sheet  # noqa: E402
 from lab.render.pipeline import render  # noqa: E402
+from lab.render.strip import beat_sheet  # noqa: E402
 
 STRIP_SECONDS, STRIP_FPS = 1.5, 12
 
@@ -64,6 +66,11 @@ def main() -> None:
                                logo_root=ROOT / "variants")
                     shutil.copy(r.contact_sheet, out / f"{name}.png")
                     print(f"{name}.png  ({r.seconds:.2f} s, {Path(r.path).stat().st_size / 1024:.0f} KB)")
+                    if locale == "en":
+                        sheet = beat_sheet(variant, parse_event(event), orientation, thumb_width=240,
+                                           logo_root=ROOT / "variants")
+                        sheet.save(out / f"beats-{variant.id}-{orientation}.png")
+                        print(f"beats-{variant.id}-{orientation}.png")
                     if orientation == "landscape" and locale == "en" and v.style not in strips_done:
                         strips_done.add(v.style)
                         strip(Path(r.path), out / f"strip-{v.style}.png")

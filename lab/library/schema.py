@@ -28,9 +28,10 @@ from lab.library.variant import (
     Generation,
     Lora,
     ModelOptions,
+    MotionOverrides,
     Variant,
 )
-from lab.render.styles import STYLES
+from lab.render.styles import MOTION_COLOUR_KEY, MOTION_KNOBS, STYLES, beats_for, check_beats
 
 # Variant ids and experiment keys: safe as file names, URLs and MLflow names. Always ``fullmatch``: a
 # ``$``-anchored ``match`` also accepts a trailing newline.
@@ -149,6 +150,7 @@ def parse_variant(data: Any, where: str) -> Variant:
     generation = _parse_generation(obj.obj("generation", optional=True))
     degrade = _parse_ladder(obj.get("degrade", list(DEFAULT_LADDER)), f"{where}: degrade")
     model = _parse_model(obj.obj("model", optional=True), generation)
+    motion = _parse_motion(obj.obj("motion", optional=True), style, generation)
     title = check_free_text(obj.str("title", max_len=TITLE_MAX), obj._loc("title"), TITLE_MAX, VariantError)
     obj.done()
     return Variant(
@@ -164,6 +166,7 @@ def parse_variant(data: Any, where: str) -> Variant:
         generation=generation,
         degrade=degrade,
         model=model,
+        motion=motion,
     )
 
 
@@ -200,6 +203,25 @@ def _parse_model(obj: Fields, generation: Generation) -> ModelOptions:
         cfg_steps = obj.int("cfg_steps", 0, low=1, high=generation.steps)
     obj.done()
     return ModelOptions(key_visual=key_visual, lora=lora, cfg_steps=cfg_steps)
+
+
+def _parse_motion(obj: Fields, style: str, generation: Generation) -> MotionOverrides:
+    """A designer's overrides of the style's beats, each in its range (``styles.MOTION_KNOBS``), and the beats they
+    make checked against the video's length (the end card keeps its time)."""
+    values: dict[str, Any] = {}
+    for key, knob in MOTION_KNOBS.items():
+        if obj.get(key) is not None:
+            values[key] = obj.number(key, 0.0, low=knob.low, high=knob.high)
+    if obj.get(MOTION_COLOUR_KEY) is not None:
+        values[MOTION_COLOUR_KEY] = obj.color(MOTION_COLOUR_KEY, "#FFFFFF")
+    obj.done()
+    # explicit times must fit the configured length (the style's own beats scale to any length)
+    problem = check_beats(beats_for(style, values), generation.duration_s) if {"impact_s", "hold_s"} & set(values) \
+        else None
+    if problem:
+        raise VariantError(obj._loc("").rstrip("."), problem,
+                           "move the impact earlier, shorten the hold or lengthen the video (generation.duration_s)")
+    return MotionOverrides(**values)
 
 
 def _parse_brand(obj: Fields, where: str) -> Brand:

@@ -17,6 +17,7 @@ from lab.errors import VariantError
 from lab.library.events import RankEvent
 from lab.library.models import DEFAULT_MODEL, ModelSpec, SizePlan, plan_size
 from lab.library.templates import colour_words, fill_template
+from lab.render.styles import MOTION_COLOUR_KEY, MOTION_KNOBS, BeatSheet, beats_for
 
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 REQUIRED_LOCALES = ("en",)
@@ -91,6 +92,28 @@ class ModelOptions:
 
 
 @dataclass(frozen=True)
+class MotionOverrides:
+    """A designer's changes to the style's beats (``styles.MOTION_KNOBS`` plus ``particle_colour``); None keeps the
+    style's value. Written to the YAML, and so to the version hash, only when set: two timings of one style are
+    two versions an A/B test can compare."""
+
+    impact_s: float | None = None
+    punch_scale: float | None = None
+    hold_s: float | None = None
+    particles: float | None = None
+    particle_colour: str | None = None
+    shake: float | None = None
+    sound_db: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in _fields(self).items() if v is not None}
+
+
+assert {*MOTION_KNOBS, MOTION_COLOUR_KEY} == set(MotionOverrides.__dataclass_fields__), \
+    "MotionOverrides must hold exactly the knobs of styles.MOTION_KNOBS"
+
+
+@dataclass(frozen=True)
 class GenerationPlan:
     """Generation settings at one degrade level, snapped to what the model can make."""
 
@@ -118,6 +141,7 @@ class Variant:
     generation: Generation = field(default_factory=Generation)
     degrade: tuple[dict[str, Any], ...] = DEFAULT_LADDER
     model: ModelOptions = field(default_factory=ModelOptions)
+    motion: MotionOverrides = field(default_factory=MotionOverrides)
 
     # -- canonical form and identity -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +160,7 @@ class Variant:
             "degrade": [dict(step) for step in self.degrade],
             # Written only when set, so that every variant saved before the block existed keeps its hash.
             **({"model": self.model.to_dict()} if self.model.to_dict() else {}),
+            **({"motion": self.motion.to_dict()} if self.motion.to_dict() else {}),
         }
 
     def to_yaml(self) -> str:
@@ -153,6 +178,11 @@ class Variant:
         return self.content_hash[:12]
 
     # -- what the variant produces -------------------------------------------------------
+    @property
+    def beats(self) -> BeatSheet:
+        """The style's beat sheet with this variant's motion overrides: what the overlay and the sound follow."""
+        return beats_for(self.style, self.motion.to_dict())
+
     def cta_for(self, locale: str) -> str:
         """CTA copy for a locale: exact tag, then its language, then English."""
         if locale in self.cta:

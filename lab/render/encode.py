@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,43 +18,85 @@ from PIL import Image, ImageDraw
 from lab.render.yuv import yuv420_to_rgb_half
 from lab.storage import atomic_path
 
-# Chosen by measurement (benchmarks/personalize.py --encoder-sweep, on the busiest picture, v1-fast-sprint in
-# portrait, recorded in benchmarks/RESULTS.md): ultrafast is the fastest preset by far, and crf 28 is the best
-# luma PSNR (44.1 dB) that keeps the file, with its ~33 KB AAC track, under 500 KB (428 KB of video); crf 27
-# (475 KB + audio) does not fit. One x264 thread per core measured faster here than x264's default of 1.5.
+# Chosen by measurement (benchmarks/personalize.py --encoder-sweep, recorded in benchmarks/RESULTS.md): ultrafast
+# is the fastest preset by far; crf 28 is the quality a clip gets while it fits. One x264 thread per core measured
+# faster here than x264's default of 1.5.
 PRESET = "ultrafast"
 CRF = 28
+# Every clip stays under MAX_BYTES whatever it shows (a long name, a busy background): x264's VBV caps the bit
+# rate from the byte budget, so crf 28 is a ceiling on quality, not a promise on size.
+MAX_BYTES = 500_000
+CONTAINER_BYTES = 12_000  # the MP4's headers and index (measured ~4-6 KB for 97 frames), with room to spare
+BUFFER_SHARE = 0.2  # the share of the video budget the VBV buffer holds (the first I-frame draws on it)
+
+Frames = Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]
 
 
-def encode_mp4(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: int,
+def vbv(video_bytes: int, seconds: float) -> tuple[int, int]:
+    """x264's ``vbv-maxrate`` and ``vbv-bufsize`` (kbit/s, kbit) that keep ``seconds`` of video within
+    ``video_bytes``: with a full buffer at the start, the most it can spend is bufsize + maxrate x seconds."""
+    bits = video_bytes * 8
+    bufsize = bits * BUFFER_SHARE
+    return max(int((bits - bufsize) / max(seconds, 1e-3) / 1000), 16), max(int(bufsize / 1000), 16)
+
+
+def encode_mp4(frames: Frames, path: Path, width: int, height: int, fps: int,
                preset: str = PRESET, crf: int = CRF, keyframes: frozenset[int] = frozenset(),
-               audio: np.ndarray | None = None, audio_rate: int = 48_000) -> int:
+               audio: np.ndarray | None = None, audio_rate: int = 48_000, max_bytes: int | None = None,
+               frame_count: int | None = None) -> int:
     """Encode yuv420p frames to ``path`` atomically (temp file, then rename); returns the frame count.
 
     ``keyframes``: frame indexes coded as I-frames, e.g. the first frame of a scene cut, so that it is sharp
-    at once. ``audio``: a mono float track (-1..1) muxed as AAC into the same MP4."""
-    count = 0
+    at once. ``audio``: a mono float track (-1..1) muxed as AAC into the same MP4. ``max_bytes`` (e.g.
+    ``MAX_BYTES``): the file's cap, kept by rate control over ``frame_count`` frames; ``frames`` may then be a
+    function that gives them again, so that a file the container pushed over the cap is encoded once more at a
+    lower rate (VBV holds the video's bytes; this guards the rest)."""
+    source = frames if callable(frames) else (lambda: frames)
+    rates = None
+    if max_bytes is not None:
+        if frame_count is None:
+            raise ValueError("a byte cap needs the frame count")
+        audio_bytes = sum(len(p[0]) for p in _aac_packets(audio.tobytes(), audio_rate)) if audio is not None else 0
+        rates = vbv(max_bytes - audio_bytes - CONTAINER_BYTES, frame_count / fps)
     with atomic_path(Path(path), suffix=".mp4") as tmp:
-        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-            stream = container.add_stream("libx264", rate=Fraction(fps, 1))
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.options = {"preset": preset, "crf": str(crf), "threads": str(os.cpu_count() or 1)}
-            stream.codec_context.color_range = 1  # limited (MPEG) range, as the frames are
-            stream.codec_context.colorspace = 6  # SMPTE 170M / BT.601
-            stream.codec_context.color_primaries = 6
-            stream.codec_context.color_trc = 6
-            if audio is not None:
-                _mux_audio(container, audio, audio_rate)
-            into = _FrameWriter(width, height)
-            for frame in _ahead(frames):
-                vf = into(frame)
-                vf.pts = count
-                vf.pict_type = av.video.frame.PictureType.I if count in keyframes else av.video.frame.PictureType.NONE
-                for packet in stream.encode(vf):
-                    container.mux(packet)
-                count += 1
-            for packet in stream.encode():
+        for _ in range(3):
+            count = _encode(source(), tmp, width, height, fps, preset, crf, keyframes, audio, audio_rate, rates)
+            size = tmp.stat().st_size
+            if rates is None or size <= max_bytes or not callable(frames):
+                break
+            rates = (int(rates[0] * 0.85), int(rates[1] * 0.85))
+        if rates is not None and size > max_bytes:  # nothing is written: the temp file goes
+            raise RuntimeError(f"the clip came to {size} bytes, over its {max_bytes}-byte cap")
+    return count
+
+
+def _encode(frames: Iterable[np.ndarray], tmp: Path, width: int, height: int, fps: int, preset: str, crf: int,
+            keyframes: frozenset[int], audio: np.ndarray | None, audio_rate: int,
+            rates: tuple[int, int] | None) -> int:
+    count = 0
+    with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        options = {"preset": preset, "crf": str(crf), "threads": str(os.cpu_count() or 1)}
+        if rates is not None:
+            options["x264-params"] = f"vbv-maxrate={rates[0]}:vbv-bufsize={rates[1]}"
+        stream.options = options
+        stream.codec_context.color_range = 1  # limited (MPEG) range, as the frames are
+        stream.codec_context.colorspace = 6  # SMPTE 170M / BT.601
+        stream.codec_context.color_primaries = 6
+        stream.codec_context.color_trc = 6
+        if audio is not None:
+            _mux_audio(container, audio, audio_rate)
+        into = _FrameWriter(width, height)
+        for frame in _ahead(frames):
+            vf = into(frame)
+            vf.pts = count
+            vf.pict_type = av.video.frame.PictureType.I if count in keyframes else av.video.frame.PictureType.NONE
+            for packet in stream.encode(vf):
                 container.mux(packet)
+            count += 1
+        for packet in stream.encode():
+            container.mux(packet)
     return count
 
 
@@ -101,16 +144,58 @@ def _mux_audio(container: av.container.OutputContainer, audio: np.ndarray, rate:
         container.mux(packet)
 
 
+AUDIO_PEAK_DBTP = -1.0  # the decoded AAC's true peak stays at or under this (EBU R 128's ceiling)
+
+
 @functools.lru_cache(maxsize=16)
 def _aac_packets(samples: bytes, rate: int) -> tuple[tuple[bytes, int, int, int], ...]:
-    """The track encoded to AAC packets (payload, pts, dts, duration in 1/rate), once per distinct track."""
+    """The track encoded to AAC packets (payload, pts, dts, duration in 1/rate), once per distinct track.
+
+    AAC's coding can raise a peak above the limited PCM (by up to ~1.6 dB, measured on these tracks), so the
+    packets are decoded and their true peak measured; over AUDIO_PEAK_DBTP, the track is lowered by the excess and
+    encoded again."""
+    track = np.frombuffer(samples, np.float32)
+    gain = 1.0
+    for _ in range(4):
+        packets = _encode_aac(track * gain if gain != 1.0 else track, rate)
+        over = _true_peak_db(_decode_aac(packets, rate)) - (AUDIO_PEAK_DBTP - 0.1)  # a little margin under it
+        if over <= 0:
+            break
+        gain *= 10 ** (-(over + 0.2) / 20)
+    return packets
+
+
+def _encode_aac(track: np.ndarray, rate: int) -> tuple[tuple[bytes, int, int, int], ...]:
     codec = av.CodecContext.create("aac", "w")
     codec.sample_rate, codec.layout, codec.format, codec.bit_rate = rate, "mono", "fltp", AUDIO_BITRATE
     codec.time_base = Fraction(1, rate)
-    frame = av.AudioFrame.from_ndarray(np.frombuffer(samples, np.float32)[None, :], format="fltp", layout="mono")
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(track, np.float32)[None, :], format="fltp",
+                                       layout="mono")
     frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
     packets = list(codec.encode(frame)) + list(codec.encode(None))
     return tuple((bytes(p), int(p.pts), int(p.dts), int(p.duration)) for p in packets)
+
+
+def _decode_aac(packets: tuple[tuple[bytes, int, int, int], ...], rate: int) -> np.ndarray:
+    """The PCM a player gets from the packets (through a muxed file, as a player reads it)."""
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=rate)
+        stream.layout = "mono"
+        for data, pts, dts, duration in packets:
+            packet = av.Packet(data)
+            packet.pts, packet.dts, packet.duration, packet.time_base = pts, dts, duration, Fraction(1, rate)
+            packet.stream = stream
+            container.mux(packet)
+    buf.seek(0)
+    with av.open(buf) as container:
+        return np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(container.streams.audio[0])])
+
+
+def _true_peak_db(x: np.ndarray) -> float:
+    from scipy.signal import resample_poly
+
+    return float(20 * np.log10(max(np.abs(resample_poly(np.asarray(x, np.float64), 4, 1)).max(), 1e-12)))
 
 
 def _ahead(frames: Iterable[np.ndarray], depth: int = 8) -> Iterator[np.ndarray]:

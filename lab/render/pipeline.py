@@ -24,12 +24,13 @@ from lab.library.variant import Variant
 from lab.render.backends import RANDOM_WEIGHTS_LABEL, Backend, make_backend
 from lab.render.background import Background, BackgroundRequest
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
+from lab.render.compositor import Compositor
 from lab.render.degrade import choose_level, free_gpu_bytes
-from lab.render.encode import contact_sheet, encode_mp4
+from lab.render.encode import MAX_BYTES, contact_sheet, encode_mp4
 from lab.render.motion_backend import MotionBackend
-from lab.render.overlay import CROSSFADE_S, EndCard, Overlay, dimmed_frames
+from lab.render.overlay import EndCard, Overlay
+from lab.render.sound import LIMIT_DBTP, TARGET_LUFS
 from lab.render.sound import RATE as SOUND_RATE
-from lab.render.sound import TARGET_LUFS
 from lab.render.sound import track as sound_track
 from lab.render.text import missing_glyphs
 from lab.render.wan.backend import DraftBatch, WanBackend
@@ -161,61 +162,42 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
     t1 = time.perf_counter()
     overlay = Overlay(variant, event, size.width, size.height, size.fps, size.frames, particles=plan.particles,
                       label=label, seed=seed)
-    end_index = min(int(round(overlay.tl.end_card * size.fps)), size.frames - 1)
-    card = EndCard(variant, event, size.width, size.height, logo, label)  # drawn over the live background
-    fade_from = overlay.tl.end_card - CROSSFADE_S
-    dim_from = max(0, min(end_index, int(fade_from * size.fps)))  # the first frame that may show the card
-    dimmed = dimmed_frames(key, entry.frames, dim_from)  # once per background, shared by its users
-    card_yuv = np.array(dimmed[end_index - dim_from])
-    card.draw_dimmed(card_yuv, 0.0)
+    card = EndCard(variant, event, size.width, size.height, logo, label, overlay.tl)  # over the live background
+    comp = Compositor(overlay, card, entry.frames, key)  # the dimmed background: once per background, shared
     timings["overlay_setup_s"] = time.perf_counter() - t1
 
     sampled: dict[int, np.ndarray] = {}
     sample_at = set(np.linspace(0, size.frames - 1, 12).round().astype(int).tolist()) if extras else set()
+    encodes = 0
 
     def frames() -> Iterator[np.ndarray]:
-        f_end = end_index / size.fps
-        for f in range(size.frames):
-            t = f / size.fps
-            if f >= end_index:
-                frame = np.array(dimmed[f - dim_from])
-                card.draw_dimmed(frame, t - f_end)
-            else:
-                frame = np.array(entry.frames[f])
-                overlay.draw(frame, t)
-                if t > fade_from:
-                    k = int(256 * (t - fade_from) / CROSSFADE_S)
-                    under = np.array(dimmed[f - dim_from])
-                    card.draw_dimmed(under, 0.0)
-                    mixed = frame.astype(np.uint16)
-                    mixed *= 256 - k
-                    under16 = under.astype(np.uint16)
-                    under16 *= k
-                    mixed += under16
-                    mixed >>= 8
-                    frame = mixed.astype(np.uint8)
-            if f in sample_at:
+        nonlocal encodes
+        encodes += 1
+        for f, frame in enumerate(comp.frames()):
+            if f in sample_at or (extras and f == comp.poster_index):
                 sampled[f] = frame
-            if progress is not None:  # the CPU's share of a render: a motion render is all frames
+            if progress is not None and encodes == 1:  # the CPU's share of a render: a motion render is all frames
                 progress(f + 1, size.frames)
             yield frame
 
     t2 = time.perf_counter()
+    beats = variant.beats
     audio = None
-    if variant.effects.sound:  # made once per style and length (nothing personal in it), then reused
-        audio = sound_track(variant.style, (size.frames - 1) / size.fps)
-    count = encode_mp4(frames(), out, size.width, size.height, size.fps, keyframes=frozenset({end_index}),
-                       audio=audio, audio_rate=SOUND_RATE)
+    if variant.effects.sound:  # made once per style, beats and length (nothing personal in it), then reused
+        audio = sound_track(variant.style, (size.frames - 1) / size.fps, beats, size.fps)
+    count = encode_mp4(frames, out, size.width, size.height, size.fps, keyframes=frozenset({comp.end_index}),
+                       audio=audio, audio_rate=SOUND_RATE, max_bytes=MAX_BYTES, frame_count=size.frames)
     timings["composite_encode_s"] = time.perf_counter() - t2
 
     poster_path = sheet_path = None
     if extras:
         t3 = time.perf_counter()
         poster_path = out.with_suffix(".poster.png")
-        Image.fromarray(yuv420_to_rgb(card_yuv, size.height, size.width)).save(poster_path, compress_level=1)
+        poster = sampled[comp.poster_index]  # the end card, settled: a frame of the video itself
+        Image.fromarray(yuv420_to_rgb(poster, size.height, size.width)).save(poster_path, compress_level=1)
         sheet_path = out.with_suffix(".contact.png")
-        contact_sheet([sampled[i] for i in sorted(sampled)], size.width, size.height, sheet_path,
-                      numbers=sorted(sampled), fps=size.fps)
+        sheet = sorted(sample_at)
+        contact_sheet([sampled[i] for i in sheet], size.width, size.height, sheet_path, numbers=sheet, fps=size.fps)
         timings["extras_s"] = time.perf_counter() - t3
 
     result = RenderResult(
@@ -229,7 +211,8 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
         warnings=notices + list(plan.warnings), variant=variant.id, variant_version=variant.version,
         event=event.public_fields(),
         model_settings=active.describe(req) if hasattr(active, "describe") else {},
-        sound={"track": variant.style, "lufs": TARGET_LUFS, "codec": "aac"} if audio is not None else {},
+        sound={"track": variant.style, "lufs": TARGET_LUFS + beats.sound_db, "true_peak_dbtp_max": LIMIT_DBTP,
+               "codec": "aac"} if audio is not None else {},
         legibility=overlay.legibility + card.legibility,
     )
     result.seconds = round(time.perf_counter() - t_start, 4)

@@ -110,6 +110,18 @@ def text_width(text: str, size: int, bold: bool = True) -> int:
     return sum(int(_pil_font(f.path, f.index, size).getlength(part)) for part, f in runs(text, bold))
 
 
+def ink_size(text: str, size: int, bold: bool = True) -> tuple[int, int]:
+    """Width and height of the ink of ``text`` (its letters, from the top of the tallest to the bottom of the
+    lowest): the box a reader, or OCR, finds."""
+    top, bottom, width = 0, 0, 0
+    for part, f in runs(text, bold):
+        font = _pil_font(f.path, f.index, size)
+        x0, y0, x1, y1 = font.getbbox(part, anchor="ls")
+        top, bottom = min(top, y0), max(bottom, y1)
+        width += int(font.getlength(part))
+    return width, bottom - top
+
+
 def fit(text: str, size: int, max_width: int, bold: bool = True) -> str:
     """``text`` as is if it fits, else cut and ended with an ellipsis."""
     if text_width(text, size, bold) <= max_width:

@@ -9,7 +9,7 @@ from PIL import Image
 from lab.errors import LabError
 from lab.library.versions import VariantLibrary
 from lab.render.encode import probe
-from lab.render.overlay import END_CARD_MIN_S
+from lab.render.overlay import END_CARD_MIN_S, SETTLED_S
 from lab.render.pipeline import render
 from tests.conftest import REPO
 from tests.lab.render.conftest import event_for, small
@@ -43,7 +43,7 @@ def test_every_shipped_variant_renders_a_valid_video(variant_id, tmp_path, cache
 
 
 def test_the_end_card_lasts_three_quarters_of_a_second_and_keeps_moving(tmp_path, cache):
-    """The end card is no longer a frozen still: the background moves under it and its button pulses."""
+    """The end card is no longer a frozen still: the background moves under it and its button breathes."""
     v = small("v3-rival-ghost")
     r = render(v, event_for("rank_up"), tmp_path / "a.mp4", backend="motion", cache=cache)
     frames = decode_rgb(tmp_path / "a.mp4")
@@ -52,7 +52,8 @@ def test_the_end_card_lasts_three_quarters_of_a_second_and_keeps_moving(tmp_path
     moves = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(last, last[1:], strict=False)]
     assert sum(m > 0.1 for m in moves) >= len(moves) - 2, moves  # frame after frame, not one still
     poster = np.asarray(Image.open(r.poster).convert("RGB")).astype(int)
-    assert np.abs(last[0].astype(int) - poster).mean() < 4  # the card's first frame is the poster
+    settled = frames[-card + int(round(SETTLED_S * 12))]
+    assert np.abs(settled.astype(int) - poster).mean() < 4  # the poster is the card once everything is in place
 
 
 def test_the_overlay_changes_only_its_own_pixels(tmp_path, cache):
@@ -62,8 +63,9 @@ def test_the_overlay_changes_only_its_own_pixels(tmp_path, cache):
     b = render(v, event_for("rank_up", user="Zhang Wei"), tmp_path / "b.mp4", backend="motion", cache=cache)
     assert (a.cache_hit, b.cache_hit) == (False, True) and a.cache_key == b.cache_key
     fa, fb = decode_rgb(tmp_path / "a.mp4"), decode_rgb(tmp_path / "b.mp4")
-    # (≤ 6, was ≤ 3 at crf 27: crf 28 quantises a little more, so two encodes of the same corner differ more)
-    assert np.abs(fa[10][-20:, :40].astype(int) - fb[10][-20:, :40].astype(int)).max() <= 6
+    # Two encodes of the same corner differ by x264's choices alone (its rate control sees two different pictures
+    # elsewhere): a level or two on average, against the names' 60+.
+    assert np.abs(fa[10][-20:, :40].astype(int) - fb[10][-20:, :40].astype(int)).mean() <= 2
     assert np.abs(fa[10].astype(int) - fb[10].astype(int)).max() > 60  # the names differ
 
 

@@ -3,9 +3,9 @@
 import av
 import numpy as np
 
-from lab.render import overlay as ov
+from lab.render import compositor
 from lab.render.encode import encode_mp4
-from lab.render.overlay import EndCard, dimmed_frames
+from lab.render.overlay import EndCard, dimmed_frames, endcard
 from lab.render.pipeline import render
 from tests.conftest import REPO
 from tests.lab.render.conftest import event_for, small
@@ -49,7 +49,8 @@ def test_a_second_user_of_a_background_gets_the_same_pixels_as_a_fresh_process(t
     outs = []
     for i in range(3):
         if i == 2:
-            ov._dimmed.clear()  # as a fresh process: dimmed again from the background
+            endcard._dimmed.clear()  # as a fresh process: dimmed and decorated again from the background
+            compositor._decor.clear()
         render(v, e, tmp_path / f"{i}.mp4", backend="motion", cache=cache, extras=False, logo_root=REPO / "variants")
         outs.append((tmp_path / f"{i}.mp4").read_bytes())
     assert outs[0] == outs[1] == outs[2]

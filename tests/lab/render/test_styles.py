@@ -37,9 +37,13 @@ def test_style_specs_are_frozen():
     assert {f.name for f in fields(StyleSpec)} >= {"background", "beats", "banner"}
 
 
-@pytest.mark.parametrize("module", [overlay, motion], ids=["overlay.py", "motion.py"])
-def test_drawing_code_tests_no_style_names(module):
-    source = open(module.__file__, encoding="utf-8").read()
+DRAWING = sorted((REPO / "lab" / "render" / "overlay").glob("*.py")) + [
+    REPO / "lab" / "render" / name for name in ("motion.py", "compositor.py", "sound.py", "strip.py")]
+
+
+@pytest.mark.parametrize("path", DRAWING, ids=lambda p: p.name)
+def test_drawing_code_tests_no_style_names(path):
+    source = path.read_text(encoding="utf-8")
     assert not re.search(r"style\s*[!=]=|[!=]=\s*[\"'](?:" + "|".join(STYLES) + ")[\"']", source)
     # and no style name appears as a string at all: the spec says what a style has
     strings = {n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
