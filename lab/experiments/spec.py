@@ -174,7 +174,28 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
                                                    for g in guardrails):
         raise ExperimentError(f"{where}: guardrails", "must be a list of count column names such as dismissals")
 
-    raw_arms = need("arms")
+    arms = _parse_arms(need("arms"), where, scenario, variants)
+    plan = _parse_plan(need("plan"), where)
+    seed = fields.get("seed") or ""
+    if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 10**18:
+        seed = str(seed)
+    seed = check_free_text(seed, f"{where}: seed", ID_MAX, ExperimentError)
+    segments = fields.get("segments") or []
+    reserved = {"user_id", "variant", "timestamp", "clicked", "impressions", "clicks", "event_id", "impression_id",
+                *guardrails}
+    if not isinstance(segments, list) or not all(isinstance(c, str) and SEGMENT_RE.fullmatch(c) and c not in reserved
+                                                 for c in segments) or len(set(segments)) != len(segments):
+        raise ExperimentError(f"{where}: segments", "must be a list of distinct column names such as platform",
+                              "lower-case letters, digits and '_', not an outcome or guardrail column")
+    source, cuped = parse_source(fields.get("source"), where), _flag(fields.get("cuped", False), f"{where}: cuped")
+    fields.done()
+    return Experiment(key=key, hypothesis=hypothesis, scenario=scenario, arms=arms, plan=plan,
+                      primary_metric=metric, guardrails=tuple(guardrails), alpha=float(alpha), mode=mode,
+                      seed=str(seed), status=status, segments=tuple(segments), source=source, cuped=cuped)
+
+
+def _parse_arms(raw_arms: Any, where: str, scenario: str, variants: VariantLibrary) -> tuple[Arm, ...]:
+    """A spec's arms: each a saved version of a known variant of the scenario, distinct, weights summing to 1."""
     if not isinstance(raw_arms, list):
         raise ExperimentError(f"{where}: arms", "must be a list of {variant, version, weight}")
     if len(raw_arms) < 2:
@@ -219,8 +240,11 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
     if not math.isclose(total, 1.0, abs_tol=WEIGHT_TOLERANCE):
         raise ExperimentError(f"{where}: arms", f"weights sum to {total:g}, not 1",
                               "make the traffic weights add up to exactly 1")
+    return tuple(arms)
 
-    plan_raw = need("plan")
+
+def _parse_plan(plan_raw: Any, where: str) -> Plan:
+    """A spec's sample-size plan: baseline CTR, the relative lift worth detecting and the power."""
     if not isinstance(plan_raw, dict) or set(plan_raw) - {"baseline", "mde_rel", "power"}:
         raise ExperimentError(f"{where}: plan", "must have baseline, mde_rel and optionally power")
     try:
@@ -232,22 +256,7 @@ def parse_experiment(data: Any, where: str, variants: VariantLibrary) -> Experim
             and 0 < plan.power < 1):
         raise ExperimentError(f"{where}: plan", "baseline must be in (0, 1), mde_rel > 0 with baseline x (1 + "
                               "mde_rel) < 1, and power in (0, 1)")
-    seed = fields.get("seed") or ""
-    if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 10**18:
-        seed = str(seed)
-    seed = check_free_text(seed, f"{where}: seed", ID_MAX, ExperimentError)
-    segments = fields.get("segments") or []
-    reserved = {"user_id", "variant", "timestamp", "clicked", "impressions", "clicks", "event_id", "impression_id",
-                *guardrails}
-    if not isinstance(segments, list) or not all(isinstance(c, str) and SEGMENT_RE.fullmatch(c) and c not in reserved
-                                                 for c in segments) or len(set(segments)) != len(segments):
-        raise ExperimentError(f"{where}: segments", "must be a list of distinct column names such as platform",
-                              "lower-case letters, digits and '_', not an outcome or guardrail column")
-    source, cuped = parse_source(fields.get("source"), where), _flag(fields.get("cuped", False), f"{where}: cuped")
-    fields.done()
-    return Experiment(key=key, hypothesis=hypothesis, scenario=scenario, arms=tuple(arms), plan=plan,
-                      primary_metric=metric, guardrails=tuple(guardrails), alpha=float(alpha), mode=mode,
-                      seed=str(seed), status=status, segments=tuple(segments), source=source, cuped=cuped)
+    return plan
 
 
 def _flag(value: Any, where: str) -> bool:

@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,59 +76,150 @@ class RenderResult:
         return asdict(self)
 
 
-def _check_out(out: Path) -> Path:
+@dataclass(frozen=True)
+class RenderOptions:
+    """How one render runs; ``render(variant, event, out, options, **overrides)`` takes these fields.
+
+    ``backend`` is a ``backends.SPECS`` name, ``auto`` or a ``Backend``; ``device`` (``cpu`` to run a Wan
+    backend without CUDA) is used only with a name. ``level`` None chooses one from the GPU's free memory
+    (``free_memory`` overrides the reading) and ``latency_budget_s``. ``progress(done, total)`` gets each
+    denoising step of a model background made now, then each composited frame. ``extras`` writes the poster and
+    the contact sheet beside the video.
+    """
+
+    backend: str | Backend = "auto"
+    level: int | None = None
+    seed: int | None = None
+    latency_budget_s: float | None = None
+    cache: BackgroundCache | None = None
+    extras: bool = True
+    logo_root: Path | None = None
+    progress: Callable[[int, int], None] | None = None
+    free_memory: int | None = None
+    device: str | None = None
+
+    @property
+    def library_root(self) -> Path:
+        return Path(self.logo_root or "variants")
+
+
+def check_inputs(variant: Variant, event: RankEvent, out: Path | str, options: RenderOptions) -> Path:
+    """Every check that needs no work done: the output path, the scenario, an explicit level. Returns ``out``."""
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise LabError("--out", f"{out} does not end in .mp4", "give a path such as preview.mp4")
     if out.parent and not out.parent.exists():
         raise LabError("--out", f"folder {out.parent} does not exist", "create it first")
-    return out
-
-
-def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | Backend = "auto",
-           level: int | None = None, seed: int | None = None, latency_budget_s: float | None = None,
-           cache: BackgroundCache | None = None, extras: bool = True, logo_root: Path | None = None,
-           progress: Callable[[int, int], None] | None = None, free_memory: int | None = None,
-           device: str | None = None) -> RenderResult:
-    """Render one rank-up video for one user. ``backend`` is a ``backends.SPECS`` name, ``auto`` or a ``Backend``;
-    ``device`` (``cpu`` to run a Wan backend without CUDA) is used only with a name. ``progress(done, total)``
-    gets each denoising step of a model background made now, then each composited frame (1 to the frame count)."""
-    t_start = time.perf_counter()
-    out = _check_out(Path(out))
     if event.event != variant.scenario:
         raise LabError(f"variant {variant.id}", f"is for {variant.scenario} events, the event is {event.event}",
                        "choose a variant of the event's scenario")
+    if options.level is not None and not 0 <= options.level <= len(variant.degrade):
+        raise LabError("--level", f"level {options.level} does not exist for {variant.id}",
+                       f"choose 0 to {len(variant.degrade)}")
+    return out
+
+
+def render(variant: Variant, event: RankEvent, out: Path | str, options: RenderOptions | None = None,
+           **overrides: Any) -> RenderResult:
+    """Render one rank-up video for one user: ``check_inputs``, then the numbered steps below.
+
+    ``overrides`` are ``RenderOptions`` fields (``render(v, e, out, backend="motion", extras=False)``).
+    """
+    t_start = time.perf_counter()
+    options = replace(options or RenderOptions(), **overrides)
+    out = check_inputs(variant, event, out, options)
     notices: list[str] = []
-    if isinstance(backend, str):
-        be, notice = make_backend(backend, device)
-        if notice:
-            notices.append(notice)
-            log.warning("%s", notice)
-    else:
-        be = backend
-    cache = cache or BackgroundCache(config.cache_dir(), config.cache_bytes())
-    seed = variant.generation.seed if seed is None else seed
-    prompt = variant.prompt_for(event)
-
-    if level is None:
-        gpu_free = free_memory if free_memory is not None else (free_gpu_bytes() if be.sends_prompt else None)
-        resident = getattr(be, "weights_resident", None)
-        settings = getattr(be, "settings", None)
-        level, reason = choose_level(variant, gpu_free, latency_budget_s,
-                                     weights_resident=bool(resident and resident()),
-                                     cpu_offload=bool(settings and settings.cpu_offload))
-    else:
-        if not 0 <= level <= len(variant.degrade):
-            raise LabError("--level", f"level {level} does not exist for {variant.id}",
-                           f"choose 0 to {len(variant.degrade)}")
-        reason = "as configured" if level == 0 else f"level {level} requested"
-
     timings: dict[str, float] = {}
+    # 1. The backend, the seed and the prompt (public fields of the event only).
+    be = _backend(options, notices)
+    cache = options.cache or BackgroundCache(config.cache_dir(), config.cache_bytes())
+    seed = variant.generation.seed if options.seed is None else options.seed
+    prompt = variant.prompt_for(event)
+    # 2. The degrade level: given, or chosen from free GPU memory and the latency budget.
+    level, reason = _level(variant, be, options)
+    # 3. The background, cached by its recipe; out of memory steps down one level and tries again.
+    bg = _background(variant, be, cache, prompt, seed, level, reason, options, timings)
+    # 4. What the viewer reads: overlay, end card, compositor; notices about the model options and fonts.
+    notices += _notices(variant, event, bg.backend)
+    t1 = time.perf_counter()
+    comp = _compositor(variant, event, bg, seed, options)
+    timings["overlay_setup_s"] = time.perf_counter() - t1
+    # 5. Composite and encode (sound once per style, beats and length), keeping the frames the extras need.
+    t2 = time.perf_counter()
+    count, sampled, sample_at, audio = _encode(variant, comp, bg.plan.size, out, options)
+    timings["composite_encode_s"] = time.perf_counter() - t2
+    # 6. The extras: the poster (a frame of the video itself) and the contact sheet.
+    poster_path = sheet_path = None
+    if options.extras:
+        t3 = time.perf_counter()
+        poster_path, sheet_path = _extras(comp.poster_index, sampled, sample_at, bg.plan.size, out)
+        timings["extras_s"] = time.perf_counter() - t3
+    # 7. The sidecar: what was made, how and from what (no personal data beyond the event's public fields).
+    active, plan, entry, size = bg.backend, bg.plan, bg.entry, bg.plan.size
+    overlay, card = comp.ov, comp.card
+    result = RenderResult(
+        path=str(out), poster=str(poster_path) if poster_path else None,
+        contact_sheet=str(sheet_path) if sheet_path else None, sidecar=str(out.with_suffix(".json")),
+        backend=active.name, model=getattr(active, "model", active.name), random_weights=active.random_weights,
+        level=plan.level, level_reason=bg.reason, width=size.width, height=size.height, fps=size.fps, frames=count,
+        duration_s=round((count - 1) / size.fps, 4), prompt=prompt, negative_prompt=variant.negative_prompt,
+        prompt_sent_to_model=bool(active.sends_prompt), cache_hit=entry.hit, cache_key=bg.key, seed=seed,
+        seconds=0.0, timings={k: round(v, 4) for k, v in timings.items()},
+        warnings=notices + list(plan.warnings), variant=variant.id, variant_version=variant.version,
+        event=event.public_fields(),
+        model_settings=active.describe(bg.request) if hasattr(active, "describe") else {},
+        sound={"track": variant.style, "lufs": TARGET_LUFS + variant.beats.sound_db, "true_peak_dbtp_max": LIMIT_DBTP,
+               "codec": "aac"} if audio is not None else {},
+        legibility=overlay.legibility + card.legibility,
+    )
+    result.seconds = round(time.perf_counter() - t_start, 4)
+    result.timings["generation"] = entry.meta.get("timings", {}).get("generate_s", 0.0) if not entry.hit else 0.0
+    atomic_write_text(Path(result.sidecar), json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    log.info("rendered %s background, level %d, %dx%d, %d frames, cache %s, in %.2fs", active.name, plan.level,
+             size.width, size.height, count, "hit" if entry.hit else "miss", result.seconds)
+    return result
+
+
+@dataclass
+class _Made:
+    """Step 3's outcome: the backend that made the background (motion when the level asks for it), at which level."""
+
+    backend: Backend
+    plan: Any
+    request: BackgroundRequest
+    key: str
+    entry: CacheEntry
+    reason: str
+
+
+def _backend(options: RenderOptions, notices: list[str]) -> Backend:
+    if not isinstance(options.backend, str):
+        return options.backend
+    be, notice = make_backend(options.backend, options.device)
+    if notice:
+        notices.append(notice)
+        log.warning("%s", notice)
+    return be
+
+
+def _level(variant: Variant, be: Backend, options: RenderOptions) -> tuple[int, str]:
+    if options.level is not None:
+        return options.level, "as configured" if options.level == 0 else f"level {options.level} requested"
+    gpu_free = options.free_memory if options.free_memory is not None else (
+        free_gpu_bytes() if be.sends_prompt else None)
+    resident = getattr(be, "weights_resident", None)
+    settings = getattr(be, "settings", None)
+    return choose_level(variant, gpu_free, options.latency_budget_s, weights_resident=bool(resident and resident()),
+                        cpu_offload=bool(settings and settings.cpu_offload))
+
+
+def _background(variant: Variant, be: Backend, cache: BackgroundCache, prompt: str, seed: int, level: int,
+                reason: str, options: RenderOptions, timings: dict[str, float]) -> _Made:
     while True:
         plan = variant.generation_plan(level)
         active = MotionBackend() if plan.backend == "motion" and not isinstance(be, MotionBackend) else be
-        req = BackgroundRequest(variant, plan, prompt, variant.negative_prompt, seed, progress,
-                                library_root=Path(logo_root or "variants"))
+        req = BackgroundRequest(variant, plan, prompt, variant.negative_prompt, seed, options.progress,
+                                library_root=options.library_root)
         key = cache_key(active.recipe(req))
         t0 = time.perf_counter()
         try:
@@ -141,86 +232,70 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
             level += 1
             continue
         timings["background_s"] = time.perf_counter() - t0
-        break
+        return _Made(active, plan, req, key, entry, reason)
 
+
+def _notices(variant: Variant, event: RankEvent, active: Backend) -> list[str]:
+    notices = []
     if variant.model.to_dict() and not active.sends_prompt:
         notices.append("the variant's model options (key visual, LoRA, cfg_steps) apply to the Wan backends only: "
                        "the motion background ignores them")
-    size = plan.size
-    logo = None
-    if variant.brand.logo:  # only a checked image inside the library's assets/ reaches Pillow
-        from lab.library.assets import resolve_asset
-
-        logo = str(resolve_asset(Path(logo_root or "variants"), variant.brand.logo,
-                                 f"variant {variant.id}: brand.logo"))
     for who, name in (("user", event.user), ("rival", event.rival)):
         missing = missing_glyphs(name) if name else []
         if missing:  # say how many, never which: the characters are part of a name
             notices.append(f"the {who}'s name has {len(missing)} character(s) no installed font can draw "
                            "(they show as boxes); install a font that covers them")
-    label = RANDOM_WEIGHTS_LABEL if active.random_weights else None
-    t1 = time.perf_counter()
-    overlay = Overlay(variant, event, size.width, size.height, size.fps, size.frames, particles=plan.particles,
+    return notices
+
+
+def _compositor(variant: Variant, event: RankEvent, bg: _Made, seed: int, options: RenderOptions) -> Compositor:
+    size = bg.plan.size
+    logo = None
+    if variant.brand.logo:  # only a checked image inside the library's assets/ reaches Pillow
+        from lab.library.assets import resolve_asset
+
+        logo = str(resolve_asset(options.library_root, variant.brand.logo, f"variant {variant.id}: brand.logo"))
+    label = RANDOM_WEIGHTS_LABEL if bg.backend.random_weights else None
+    overlay = Overlay(variant, event, size.width, size.height, size.fps, size.frames, particles=bg.plan.particles,
                       label=label, seed=seed)
     card = EndCard(variant, event, size.width, size.height, logo, label, overlay.tl)  # over the live background
-    comp = Compositor(overlay, card, entry.frames, key)  # the dimmed background: once per background, shared
-    timings["overlay_setup_s"] = time.perf_counter() - t1
+    return Compositor(overlay, card, bg.entry.frames, bg.key)  # the dimmed background: once per background, shared
 
+
+def _encode(variant: Variant, comp: Compositor, size: Any, out: Path, options: RenderOptions
+            ) -> tuple[int, dict[int, np.ndarray], list[int], np.ndarray | None]:
     sampled: dict[int, np.ndarray] = {}
-    sample_at = set(np.linspace(0, size.frames - 1, 12).round().astype(int).tolist()) if extras else set()
+    sample_at = set(np.linspace(0, size.frames - 1, 12).round().astype(int).tolist()) if options.extras else set()
     encodes = 0
+    progress = options.progress
 
     def frames() -> Iterator[np.ndarray]:
         nonlocal encodes
         encodes += 1
         for f, frame in enumerate(comp.frames()):
-            if f in sample_at or (extras and f == comp.poster_index):
+            if f in sample_at or (options.extras and f == comp.poster_index):
                 sampled[f] = frame
             if progress is not None and encodes == 1:  # the CPU's share of a render: a motion render is all frames
                 progress(f + 1, size.frames)
             yield frame
 
-    t2 = time.perf_counter()
-    beats = variant.beats
     audio = None
     if variant.effects.sound:  # made once per style, beats and length (nothing personal in it), then reused
-        audio = sound_track(variant.style, (size.frames - 1) / size.fps, beats, size.fps)
+        audio = sound_track(variant.style, (size.frames - 1) / size.fps, variant.beats, size.fps)
     count = encode_mp4(frames, out, size.width, size.height, size.fps, keyframes=frozenset({comp.end_index}),
                        audio=audio, audio_rate=SOUND_RATE, max_bytes=MAX_BYTES, frame_count=size.frames)
-    timings["composite_encode_s"] = time.perf_counter() - t2
+    return count, sampled, sorted(sample_at), audio
 
-    poster_path = sheet_path = None
-    if extras:
-        t3 = time.perf_counter()
-        poster_path = out.with_suffix(".poster.png")
-        poster = sampled[comp.poster_index]  # the end card, settled: a frame of the video itself
-        Image.fromarray(yuv420_to_rgb(poster, size.height, size.width)).save(poster_path, compress_level=1)
-        sheet_path = out.with_suffix(".contact.png")
-        sheet = sorted(sample_at)
-        contact_sheet([sampled[i] for i in sheet], size.width, size.height, sheet_path, numbers=sheet, fps=size.fps)
-        timings["extras_s"] = time.perf_counter() - t3
 
-    result = RenderResult(
-        path=str(out), poster=str(poster_path) if poster_path else None,
-        contact_sheet=str(sheet_path) if sheet_path else None, sidecar=str(out.with_suffix(".json")),
-        backend=active.name, model=getattr(active, "model", active.name), random_weights=active.random_weights,
-        level=plan.level, level_reason=reason, width=size.width, height=size.height, fps=size.fps, frames=count,
-        duration_s=round((count - 1) / size.fps, 4), prompt=prompt, negative_prompt=variant.negative_prompt,
-        prompt_sent_to_model=bool(active.sends_prompt), cache_hit=entry.hit, cache_key=key, seed=seed,
-        seconds=0.0, timings={k: round(v, 4) for k, v in timings.items()},
-        warnings=notices + list(plan.warnings), variant=variant.id, variant_version=variant.version,
-        event=event.public_fields(),
-        model_settings=active.describe(req) if hasattr(active, "describe") else {},
-        sound={"track": variant.style, "lufs": TARGET_LUFS + beats.sound_db, "true_peak_dbtp_max": LIMIT_DBTP,
-               "codec": "aac"} if audio is not None else {},
-        legibility=overlay.legibility + card.legibility,
-    )
-    result.seconds = round(time.perf_counter() - t_start, 4)
-    result.timings["generation"] = entry.meta.get("timings", {}).get("generate_s", 0.0) if not entry.hit else 0.0
-    atomic_write_text(Path(result.sidecar), json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    log.info("rendered %s background, level %d, %dx%d, %d frames, cache %s, in %.2fs", active.name, plan.level,
-             size.width, size.height, count, "hit" if entry.hit else "miss", result.seconds)
-    return result
+def _extras(poster_index: int, sampled: dict[int, np.ndarray], sample_at: list[int], size: Any, out: Path
+            ) -> tuple[Path, Path]:
+    poster_path = out.with_suffix(".poster.png")
+    poster = sampled[poster_index]  # the end card, settled: a frame of the video itself
+    Image.fromarray(yuv420_to_rgb(poster, size.height, size.width)).save(poster_path, compress_level=1)
+    sheet_path = out.with_suffix(".contact.png")
+    contact_sheet([sampled[i] for i in sample_at], size.width, size.height, sheet_path, numbers=sample_at,
+                  fps=size.fps)
+    return poster_path, sheet_path
 
 
 def render_drafts(variants: list[Variant], event: RankEvent, out_dir: Path | str, backend: str | Backend = "wan",
@@ -256,4 +331,4 @@ def _make(backend: Backend, req: BackgroundRequest) -> tuple[np.ndarray, dict[st
     return bg.frames, meta
 
 
-__all__ = ["CacheEntry", "RenderResult", "render", "render_drafts"]
+__all__ = ["CacheEntry", "RenderOptions", "RenderResult", "check_inputs", "render", "render_drafts"]
