@@ -365,7 +365,8 @@ def cli_and_settings(p: Probe) -> None:
     worker = ("worker", "--events", str(events_file), "--out", str(p.root / "videos"), "--backend", "motion",
               "--workers", "1", *lib)
     by_group = {"render": render, "worker": worker, "mlflow": ("experiments", "analyze", "seed-v1-v2-v3", *exp),
-                "studio": ("studio", *lib, "--no-demo"), "paths": ("variants", "list", *lib)}
+                "studio": ("studio", *lib, "--no-demo"), "paths": ("variants", "list", *lib),
+                "warehouse": ("analyze", "--source", f"duckdb:///{p.root / 'none.duckdb'}")}
     for setting in config.SETTINGS.values():
         argv = by_group[setting.groups[0]]
         for text in ("abc", "１２", "nan", "-1", "9" * 5000, "\x1b[31m"):

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from analysis.ingest.dataset import COUNT_COLUMNS, Dataset
-from analysis.ingest.errors import ERROR_CAP, OutcomeError
+from analysis.ingest.errors import ERROR_CAP, OutcomeError, check_label
 from analysis.ingest.errors import excerpt as _excerpt
 from analysis.ingest.source import PathLike, Source, check_segment, open_source
 from analysis.statistics import ArmData, ProportionStatistic
@@ -81,6 +81,7 @@ def _count_row(rec: dict[str, Any], where: str, known: set[str] | None, extra: S
     variant = _label(rec["variant"])
     if variant is None:
         raise OutcomeError(f"{where} variant: is empty")
+    check_label(variant, f"{where} variant")
     if known is not None and variant not in known:
         raise OutcomeError(f"{where} variant: unknown variant {_excerpt(variant)!r}; the experiment's "
                            f"arms are {', '.join(sorted(known))}")
@@ -95,6 +96,9 @@ def _count_row(rec: dict[str, Any], where: str, known: set[str] | None, extra: S
             raise OutcomeError(f"{where} {g}: {count} is more than {imps} impressions")
         guards[g] = count
     cell = tuple(_label(rec[c]) for c in label_cols)
+    for c, label in zip(label_cols, cell, strict=True):
+        if label is not None:
+            check_label(label, f"{where} {c}")
     empty = next((c for c, v in zip(label_cols, cell, strict=True) if v is None), None)
     if empty is not None:
         raise OutcomeError(f"{where} {empty}: is empty; every row needs its {empty}")

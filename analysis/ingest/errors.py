@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 ERROR_CAP = 50  # bad rows listed one by one; past it, only their count
+LABEL_MAX = 200  # characters in a variant or segment label: an id, not a document
 
 
 class OutcomeError(ValueError):
@@ -27,3 +28,11 @@ class OutcomeError(ValueError):
 def excerpt(text: str, limit: int = 60) -> str:
     """At most ``limit`` characters of an input value, for messages."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_label(text: str, where: str) -> str:
+    """A variant or segment label, refused past ``LABEL_MAX`` characters (naming where and how long)."""
+    if len(text) > LABEL_MAX:
+        raise OutcomeError(f"{where}: {excerpt(text)!r} is {len(text):,} characters long; a variant or segment "
+                           f"label has at most {LABEL_MAX}")
+    return text

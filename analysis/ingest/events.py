@@ -21,7 +21,7 @@ import duckdb
 
 from analysis.cuped import PAIRS, CupedMoments
 from analysis.ingest.dataset import PRE_COLUMNS, Dataset
-from analysis.ingest.errors import ERROR_CAP, OutcomeError, excerpt
+from analysis.ingest.errors import ERROR_CAP, OutcomeError, check_label, excerpt
 from analysis.ingest.source import PathLike, Source, check_segment, open_source
 from analysis.statistics import ArmData, RatioStatistic
 
@@ -164,6 +164,8 @@ def _load(plan: _Plan, con: duckdb.DuckDBPyConnection, variants: Sequence[str] |
     if any(bad):
         raise _bad_event_rows(src, run, con, plan.checks(users=True), dict(zip(checks, bad, strict=True)), plan.known)
     arms_seen = list(plan.known) if plan.known is not None else sorted({d["variant"] for d in daily})
+    for arm in arms_seen:
+        check_label(arm, f"{src.name}: variant")
     overall, crossed, cuped_rows, suspect, uneven = _per_arm(plan, run, arms_seen)
     if suspect:  # an empty or missing id hashes to hash('') or hash(NULL): only then are the ids read again
         user_check = plan.checks(users=True)["user_id"]
@@ -275,6 +277,8 @@ def _segments(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], order:
     """).fetchall()
     by_seg: dict[str, dict[str, RatioStatistic]] = {}
     for r in rows:
+        if r[1] is not None:
+            check_label(r[1], f"{plan.src.name}: {plan.segment}")
         by_seg.setdefault(r[1], {})[r[0]] = _ratio(r[2:])
     return {s: [ArmData(v, d[v]) for v in order if v in d] for s, d in by_seg.items()}
 

@@ -111,3 +111,20 @@ def test_outcomes_ingest_opens_an_events_csv_at_most_three_times(lab_env, tmp_pa
     assert "added 300 rows" in out.stdout
     opens = [line for line in log.read_text().splitlines() if f'"{p}"' in line]
     assert 1 <= len(opens) <= 3, opens
+
+
+@pytest.mark.parametrize("kind", ["counts", "events variant", "events segment"])
+def test_a_megabyte_label_is_refused_with_its_length(tmp_path, kind):
+    huge = "v" * 1_000_000
+    if kind == "counts":
+        p = write(tmp_path, "c.csv", f"variant,impressions,clicks\n{huge},1000,230\nv2,1000,310\n")
+        kw = {}
+    elif kind == "events variant":
+        p = write(tmp_path, "e.csv", HEAD + f"u1,{huge},2026-11-01 10:00:00,1\nu2,v2,2026-11-01 10:00:00,0\n")
+        kw = {}
+    else:
+        p = write(tmp_path, "s.csv", "user_id,variant,timestamp,clicked,platform\n"
+                  f"u1,v1,2026-11-01 10:00:00,1,{huge}\nu2,v2,2026-11-01 10:00:00,0,ios\n")
+        kw = {"segment": "platform"}
+    message = str(error(p, **kw))
+    assert "1,000,000 characters long" in message and "at most 200" in message and len(message) < 400
