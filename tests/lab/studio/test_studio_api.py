@@ -297,3 +297,51 @@ def test_reload_theirs_after_a_conflict_shows_their_version_and_builds_on_it(app
     now = lib.load("v2-slow-motion")
     assert now.cta["en"] == "Their words" and now.prompt_template == "Slow motion to #{{new_rank}}, silver glow"
     assert [h.short for h in lib.history("v2-slow-motion")[:2]] == [now.version, theirs.short]
+
+
+def test_a_new_page_offers_variants_and_experiments_made_after_launch(app):
+    """Finding 3: the pickers are read when a page loads, so a clone made after launch opens on a new page."""
+    page, cfg = app
+    page.call("clone", **{"label:Clone variant": "v1-fast-sprint", "label:New id": "v4-neon-burst"})
+    fresh = Page(page.client.__class__(page.client.src, verbose=False), page.demo)  # a second page
+    fresh.call("choices")
+    assert "v4-neon-burst" in str(fresh.raw["variant"]["choices"])
+    assert "v4-neon-burst" in str(fresh.raw["clone-src"]["choices"])
+    loaded = fresh.call("load_variant", variant="v4-neon-burst")
+    assert "v4-neon-burst" in loaded["variant-info"]
+
+
+def test_picking_another_experiment_recomputes_its_decision_and_a_draft_is_not_exported(app, tmp_path):
+    """Finding 1: the decision shown is the picked experiment's, named in its heading. Finding 6: a draft is
+    refused export, in words, and stays a draft."""
+    from gradio_client import handle_file
+
+    page, cfg = app
+    page.call("create_experiment", **{"new-key": "srm-test", "new-arms": ["v1-fast-sprint", "v2-slow-motion"],
+                                      "new-weights": "", "new-baseline": 0.23})
+    refused = page.call("export", **{"exp-key": "srm-test"})
+    assert "draft" in refused["ship-msg"] and "--" not in refused["ship-msg"]
+    exps = ExperimentLibrary(cfg.experiments_dir, VariantLibrary(cfg.variants_dir))
+    assert exps.load("srm-test").status == "draft"
+    page.call("start", **{"exp-key": "srm-test"})
+    srm = tmp_path / "srm.csv"
+    srm.write_text("variant,impressions,clicks\nv1-fast-sprint,20000,4600\nv2-slow-motion,10000,3100\n")
+    page.call("ingest", **{"exp-key": "srm-test", "outcome-files": [handle_file(srm)]})
+    shown = page.call("analysis", **{"exp-key": "srm-test"})
+    assert shown["decision"].startswith("### srm-test:") and "v3-rival-ghost" not in shown["decision"]
+    assert "Sample ratio mismatch" in shown["srm-banner"] and "srm-test" in shown["analysis-exp"]
+    assert [r[0] for r in rows(shown["ctr-table"])] == ["v1-fast-sprint", "v2-slow-motion"]
+
+
+def test_live_check_puts_ranges_and_empty_fields_beside_the_field_in_user_words(app):
+    """Findings 5 and 10: seconds out of range, an emptied CTA and a bad rank pair are field errors, live."""
+    page, _ = app
+    page.call("load_variant", variant="v2-slow-motion")
+    out = page.call("check", **{"duration-s": 25})
+    assert out["err-duration-s"] and "10" in out["err-duration-s"] and out["video"] is None
+    rendered = page.call("preview", **{"duration-s": 25, "level": "4"})
+    assert "Fix the fields" in rendered["design-msg"] and rendered["err-duration-s"]
+    out = page.call("check", **{"duration-s": 3, "cta-en": ""})
+    assert out["err-cta-en"] and "cta.en" not in out["err-cta-en"]
+    out = page.call("check", **{"cta-en": "Go", "old-rank": 3, "new-rank": 5})
+    assert "smaller number than the old rank" in out["err-event"] and "Rank_up" not in out["err-event"]
