@@ -64,9 +64,10 @@ def prepare(path: Path, first: bytes, bytes_sha: str, schema: Schema, folder: Pa
     """Validate ``path`` against ``schema`` from its Parquet copy in ``folder``, and compute what is kept."""
     src = to_parquet(Path(path), first, folder)
     cols = src.columns
-    kind = detect_kind(cols) or "counts"  # a file with neither set of columns fails in load()
+    detected = detect_kind(cols)
+    kind = detected or "counts"  # a file with neither set of columns fails in load(), naming what is missing
     labels = ("segment", *schema.segments)
-    if kind == "counts":
+    if detected == "counts":
         allowed = set(COUNT_COLUMNS) | set(labels) | set(schema.guardrails)
         extra = [c for c in cols if c not in allowed]
         if extra:

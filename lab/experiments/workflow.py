@@ -93,6 +93,10 @@ def ingest_and_track(experiments: ExperimentLibrary, exp: Experiment, paths: lis
     return report.added, result
 
 
+# A draft has no result of its own to ship; a shipped experiment may ship again (a forced override after review).
+EXPORTABLE = ("running", "stopped", "shipped")
+
+
 def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, force: bool = False,
            reason: str | None = None, out: Path | None = None) -> export_mod.ExportResult:
     """Ship the winner (or, forced with a reason, another arm): registry alias ``production`` + bundle.
@@ -104,6 +108,11 @@ def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, for
     exp = experiments.load(key)
     if force and not (reason and reason.strip()):
         raise LabError("export", "--force needs --reason", "say why the analysis is overridden; it is recorded")
+    if exp.status not in EXPORTABLE:
+        raise LabError(f"export {key}", f"refused: the experiment is {exp.status}; only a running or stopped "
+                       "experiment (or one already shipped) can be exported: its result is what ships",
+                       "start it and collect outcomes first" if exp.status == "draft" else
+                       "export from a running or stopped experiment")
     if arm is not None and arm not in exp.arm_ids:
         raise LabError("--arm", f"{arm!r} is not an arm of {key}", f"arms: {', '.join(exp.arm_ids)}")
     result, _ = analyze_experiment(exp, OutcomeStore(key))
@@ -217,10 +226,12 @@ def rollback(scenario: str) -> tuple[int, int]:
 # -- the steps the studio's Library, Experiments and Ship areas call (the CLI mirrors them) ----------
 
 
-def library_table(experiments: ExperimentLibrary) -> list[dict[str, Any]]:
+def library_table(experiments: ExperimentLibrary, refused: list[LabError] | None = None) -> list[dict[str, Any]]:
     """One row per variant: id, scenario, style, current version, last saved (when, by whom), the arms it is in.
 
-    ``arms`` names each experiment that pins the variant (``key@version``), read from every valid spec.
+    ``arms`` names each experiment that pins the variant (``key@version``), read from every valid spec. With
+    ``refused`` given, a variant that cannot be read (a broken file, a link out of the library) is left out of
+    the rows and its error appended there; without it, the first such error is raised.
     """
     variants = experiments.variants
     pinned: dict[str, list[str]] = {}
@@ -232,8 +243,15 @@ def library_table(experiments: ExperimentLibrary) -> list[dict[str, Any]]:
         for a in exp.arms:
             pinned.setdefault(a.variant, []).append(f"{key}@{a.version}")
     rows = []
-    for v in variants.load_all():
-        history = variants.history(v.id)
+    for variant_id in variants.ids():
+        try:
+            v = variants.load(variant_id)
+            history = variants.history(v.id)
+        except LabError as exc:
+            if refused is None:
+                raise
+            refused.append(exc)
+            continue
         last = next((h for h in history if h.hash == v.content_hash), None)
         rows.append({"id": v.id, "scenario": v.scenario, "style": v.style, "version": v.version,
                      "saved_at": last.saved_at[:19].replace("T", " ") if last else "unsaved hand edit",

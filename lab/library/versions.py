@@ -86,6 +86,11 @@ class VariantLibrary:
     def _lock(self) -> Any:
         return file_lock(self.root / ".lock")
 
+    def inside(self, path: Path) -> Path:
+        """``path`` if it (after following links) stays inside this library; a link that leads out of it (to
+        the id salt, to /etc/passwd) is refused before a byte of it is read, so no error quotes its text."""
+        return inside_folder(path, self.root)
+
     # reading
     def ids(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.yaml"))
@@ -96,7 +101,7 @@ class VariantLibrary:
             known = ", ".join(self.ids()) or "none"
             raise VariantError(f"variant {excerpt(variant_id)}", f"not found in {self.root}",
                                f"known variants: {known}")
-        variant = load_variant_file(path)
+        variant = load_variant_file(self.inside(path))
         if variant.id != variant_id:
             raise VariantError(str(path), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
         return variant
@@ -113,7 +118,7 @@ class VariantLibrary:
         """Saved versions, newest first."""
         infos = []
         for path in self._version_dir(variant_id).glob("*.yaml"):
-            infos.append(_snapshot_info(load_yaml(read_text(path), str(path)), path))
+            infos.append(_snapshot_info(load_yaml(read_text(self.inside(path)), str(path)), path))
         return sorted(infos, key=lambda v: v.saved_at, reverse=True)
 
     def verified_history(self, variant_id: str) -> list[VersionInfo]:
@@ -125,7 +130,7 @@ class VariantLibrary:
     def _read_snapshot(self, variant_id: str, path: Path) -> tuple[VersionInfo, Variant]:
         """One saved version, its header and content checked: the content hashes to the header's hash, the file
         is named by it, and it holds this variant."""
-        meta = load_yaml(read_text(path), str(path))
+        meta = load_yaml(read_text(self.inside(path)), str(path))
         info = _snapshot_info(meta, path)
         variant = parse_variant(meta.get("variant"), f"{path}: variant")
         if variant.content_hash != info.hash:
@@ -274,6 +279,18 @@ class VariantLibrary:
         return VersionInfo(variant.content_hash, parent, saved_at, author, note)
 
 
+def inside_folder(path: Path, folder: Path) -> Path:
+    """``path``, refused when it is a link whose target lies outside ``folder``."""
+    try:
+        outside = not Path(path).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, RuntimeError):  # a link loop
+        outside = True
+    if outside:
+        raise VariantError(str(path), "is a link to a file outside the variant library; it was not read",
+                           "replace the link with the variant file itself")
+    return Path(path)
+
+
 def validate_paths(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str]]:
     """Check variant files (or folders of them); return per-file results and the errors found."""
     results: list[dict[str, Any]] = []
@@ -291,7 +308,7 @@ def validate_paths(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[st
             errors.append(f"{path}: no such file or folder")
     for file in files:
         try:
-            variant = load_variant_file(file)
+            variant = load_variant_file(inside_folder(file, file.parent))
             if file.stem != variant.id:
                 raise VariantError(str(file), f"holds id {variant.id!r}", f"rename the file to {variant.id}.yaml")
             lib = VariantLibrary(file.parent)

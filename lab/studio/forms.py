@@ -192,6 +192,9 @@ def check_form(base: Variant, form: dict[str, Any], event: dict[str, Any]) -> Ch
         return Check("", {field: msg}, None)
     except ValueError:
         return Check("", {"form": "A number field holds something that is not a number."}, None)
+    words = event_words(v.scenario, event)
+    if words:
+        return Check("", {"event": words}, v)
     try:
         e = preview_event(v.scenario, **event)
     except LabError as exc:
@@ -199,6 +202,19 @@ def check_form(base: Variant, form: dict[str, Any], event: dict[str, Any]) -> Ch
     except ValueError:
         return Check("", {"event": "A rank must be a whole number."}, v)
     return Check(v.prompt_for(e), {}, v)
+
+
+def event_words(scenario: str, event: dict[str, Any]) -> str:
+    """The sample event's rank rule in a designer's words ("" when the ranks are fine or not numbers yet)."""
+    try:
+        old = int(event.get("old_rank")) if event.get("old_rank") not in (None, "") else None
+        new = int(event.get("new_rank")) if event.get("new_rank") not in (None, "") else None
+    except (TypeError, ValueError):
+        return "A rank must be a whole number."
+    if scenario == "rank_up" and old is not None and new is not None and new >= old:
+        return (f"A climb needs a better new rank: the new rank ({new}) must be a smaller number than the old "
+                f"rank ({old}).")
+    return ""
 
 
 _PREVIEWS: dict[str, Preview] = {}

@@ -92,6 +92,7 @@ def test_forced_export_records_the_reason_and_rollback_restores(lab_env, tmp_pat
 
 
 def test_export_is_refused_on_srm_and_without_a_winner(lab_env, tmp_path):
+    lab_env.set_status(KEY, "running")
     exp = lab_env.load(KEY)
     store = OutcomeStore(KEY)
     p = tmp_path / "srm.csv"

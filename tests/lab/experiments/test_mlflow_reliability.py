@@ -68,6 +68,7 @@ def test_configure_bounds_mlflow_own_timeout_and_retries(lab_env, monkeypatch):
 
 
 def test_every_mlflow_command_fails_fast_with_one_line_when_nothing_answers(lab_env, tmp_path, monkeypatch):
+    lab_env.set_status(KEY, "running")  # only a running or stopped experiment is exported
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     counts = tmp_path / "counts.csv"
@@ -179,6 +180,7 @@ def test_production_json_follows_the_alias(lab_env, tmp_path):
     counts = tmp_path / "counts.csv"
     counts.write_text(COUNTS)
     OutcomeStore(KEY).ingest(lab_env.load(KEY), counts)
+    lab_env.set_status(KEY, "running")
     export(lab_env, KEY)
     production = export_mod.bundle_dir("rank_up") / "production.json"
     production.write_text("{}")  # as if an interrupted export had left it behind
@@ -187,6 +189,7 @@ def test_production_json_follows_the_alias(lab_env, tmp_path):
 
 
 def test_export_refuses_a_fixed_test_read_before_its_plan(lab_env, tmp_path):
+    lab_env.set_status(KEY, "running")
     early = tmp_path / "day1.csv"
     early.write_text("variant,impressions,clicks\nv1-fast-sprint,1000,230\nv2-slow-motion,1000,310\n"
                      "v3-rival-ghost,1000,380\n")

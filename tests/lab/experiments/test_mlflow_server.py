@@ -34,6 +34,7 @@ def test_track_ingest_and_export_through_a_real_server(lab_env, mlflow_server, t
     store.ingest(exp, counts)
     result, _ = analyze_experiment(exp, store)
     tracking.log_arm_metrics(KEY, result, step=1)
+    lab_env.set_status(KEY, "running")
     shipped = export(lab_env, KEY)
     assert shipped.arm == "v3-rival-ghost"
 

@@ -78,8 +78,9 @@ def test_analyse_logs_the_same_run_as_the_cli(ingested):
     assert set(runs.index) == {run_id, cli.run_id}
     decisions = runs["tags.highlight_lab.decision"]
     assert decisions[run_id] == decisions[cli.run_id] == cli.result.decision.headline
-    assert shown["decision"].startswith(f"### {cli.result.decision.headline}")
-    assert [row[0] for row in shown["ctr_table"]] == list(TRUE_CTR)
+    # The heading names the experiment the decision was made for.
+    assert shown["decision"].startswith(f"### {KEY}: {cli.result.decision.headline}")
+    assert [row[0] for row in shown["ctr_table"]["data"]] == list(TRUE_CTR)
 
 
 def test_analyse_through_the_served_app(ingested):
@@ -105,20 +106,25 @@ def test_analyse_through_the_served_app(ingested):
         demo.close()
 
 
-def test_lab_errors_become_page_messages():
-    import gradio as gr
+def test_lab_errors_become_tab_messages_as_text():
+    from lab.errors import LabError
+    from lab.studio.common import power
+    from lab.studio.wiring import message_for
 
-    from lab.studio.app import power, shows_errors
-
-    with pytest.raises(gr.Error, match="Choose one or more outcome files first"):
-        shows_errors(Handlers.ingest_files)(None, "any", None)
-    with pytest.raises(gr.Error, match="arms must be a whole number from 2 to 100"):
-        shows_errors(power)(0.23, 0.1, 0.05, 0.8, 0, 5000)
-    assert "per arm" in shows_errors(power)(0.23, 0.1, 0.05, 0.8, 3, 5000)
+    with pytest.raises(LabError, match="Choose one or more outcome files first"):
+        Handlers.ingest_files(None, "any", None)
+    with pytest.raises(LabError, match="arms must be a whole number from 2 to 100"):
+        power(0.23, 0.1, 0.05, 0.8, 0, 5000)
+    assert "per arm" in power(0.23, 0.1, 0.05, 0.8, 3, 5000)
+    # Markup in a refusal is shown as its characters (finding 9), flags in the studio's words (finding 10).
+    shown = message_for(LabError("clone", "'<img src=x>' is not a valid id"))
+    assert "<img" not in shown and "&lt;img" in shown
+    said = message_for(LabError("export", "--force needs --reason", "say why"))
+    assert "force reason" not in said.lower() and "Force needs a Reason" in said
 
 
 def test_compare_on_the_cpu_reports_frames_up_to_the_total(lab_env, tmp_path):
-    from lab.studio.app import RenderSteps
+    from lab.studio.common import RenderSteps
 
     h = Handlers.from_config(copy_variants(tmp_path / "v", {"v1-fast-sprint"}))
     seen = []
