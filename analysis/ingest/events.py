@@ -211,44 +211,28 @@ def _timeline(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection], chec
 
 def _per_arm(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], arms: list[str]
              ) -> tuple[dict[str, RatioStatistic], int, dict[str, CupedMoments], int, int]:
-    """Scan 2: per user (a 64-bit hash of the id; its arm counts as filtered counts, so the grouping key is one
-    integer and every state a BIGINT, which DuckDB can spill), then per arm, in one query. Returns the per-arm
-    statistics, the users seen in two arms, CUPED moments, whether an empty id may be there, and how many users
-    have uneven pre-period columns."""
-    e, post = plan.e, f"NOT ({plan.outside()})"
-    arm = f"list_position($arms, {e['variant']})"
-    clicked = f"{e['clicked']} = 1"
-    cols = []
-    for i in range(1, len(arms) + 1):
-        cols += [f"count(*) FILTER (WHERE {post} AND {arm} = {i}) AS n{i}",
-                 f"count(*) FILTER (WHERE {post} AND {arm} = {i} AND {clicked}) AS c{i}"]
-    where = post
-    if plan.pre == "columns":
-        cols += [f"max({e['pre_clicks']}) AS pc", f"min({e['pre_clicks']}) AS pc_lo",
-                 f"max({e['pre_impressions']}) AS pn", f"min({e['pre_impressions']}) AS pn_lo"]
-    elif plan.pre == "window":  # each user's pre-period rows (any arm) in the same scan
-        pre = f"{e['timestamp']} >= CAST($pre_start AS TIMESTAMP) AND {e['timestamp']} < CAST($start AS TIMESTAMP)"
-        cols += [f"count(*) FILTER (WHERE {pre}) AS pn", f"count(*) FILTER (WHERE {pre} AND {clicked}) AS pc"]
-        where = f"({post}) OR ({pre})"
-    out = []
-    for i in range(1, len(arms) + 1):
-        c, n, has = f"c{i}", f"n{i}", f"WHERE n{i} > 0"  # the arm's users
-        out += [f"count(*) FILTER ({has})", f"sum({c}) FILTER ({has})", f"sum({c} * {c}) FILTER ({has})",
-                f"sum({n}) FILTER ({has})", f"sum({n} * {n}) FILTER ({has})", f"sum({c} * {n}) FILTER ({has})"]
-        if plan.pre:
-            names = (c, n, "pc", "pn")
-            out += [f"sum({x}) FILTER ({has})" for x in names]
-            out += [f"sum(CAST({names[j]} AS DOUBLE) * {names[k]}) FILTER ({has})" for j, k in PAIRS]
-    in_two = " + ".join(f"CAST(n{i} > 0 AS INTEGER)" for i in range(1, len(arms) + 1))
-    out += [f"count(*) FILTER (WHERE {in_two} > 1)",
-            "count(*) FILTER (WHERE u IN (hash(CAST(NULL AS VARCHAR)), hash('')))",
-            "count(*) FILTER (WHERE pc <> pc_lo OR pn <> pn_lo)" if plan.pre == "columns" else "0"]
-    row = run(f"""
-        WITH per_user AS (SELECT hash({e['user_id']}) AS u, {', '.join(cols)} FROM {plan.src.table()}
-                          WHERE {where} GROUP BY u)
-        SELECT {', '.join(out)} FROM per_user
-    """, {"arms": arms}).fetchone()
+    """Scan 2: per user (a 64-bit hash of the id), then per arm, in one query. Returns the per-arm statistics,
+    the users seen in two arms, CUPED moments, whether an empty id may be there, and how many users have
+    uneven pre-period columns.
+
+    The per-user rows are kept narrow, because they are what DuckDB holds and, past ``MEMORY_LIMIT``, spills:
+    one integer key, the user's impressions and clicks, and a bit mask of the arms they saw; the users are
+    then summed per mask (one group per arm), not with filtered sums per arm. A user seen in two arms counts
+    in each with that arm's own rows, which the mask cannot split: only then is the file scanned again, with
+    a pair of filtered counts per arm.
+    """
     width = 6 + (14 if plan.pre else 0)
+    row = None
+    if len(arms) <= _MASK_TYPES[-1][1]:
+        groups = run(_per_user_sql(plan, arms, split=False), {"arms": arms}).fetchall()
+        if not any(m is not None and m.bit_count() > 1 for m, *_ in groups):
+            by_mask = {m: g for m, *g in groups}
+            row = []
+            for i in range(len(arms)):
+                row += by_mask.get(1 << i, [0] + [None] * (width - 1))[:width]
+            row += [0, sum(g[-2] for g in groups), sum(g[-1] for g in groups)]
+    if row is None:
+        row = run(_per_user_sql(plan, arms, split=True), {"arms": arms}).fetchone()
     stats: dict[str, RatioStatistic] = {}
     moments: dict[str, CupedMoments] = {}
     for i, name in enumerate(arms):
@@ -260,6 +244,55 @@ def _per_arm(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], arms: l
                                              tuple(float(x or 0) for x in r[10:]))
     crossed, suspect, uneven = row[-3:]
     return stats, int(crossed), moments, int(suspect), int(uneven)
+
+
+def _per_user_sql(plan: _Plan, arms: list[str], split: bool) -> str:
+    """The per-user, then per-arm query. ``split``: a pair of filtered counts per arm, summed per arm with
+    filters (exact for users seen in several arms), one row. Else one pair of counts and the mask of the arms
+    seen (``m``), summed per mask: one row per mask, the arm ``i`` alone being ``1 << i``."""
+    e, post = plan.e, f"NOT ({plan.outside()})"
+    arm = f"list_position($arms, {e['variant']})"
+    clicked = f"{e['clicked']} = 1"
+    if split:
+        cols = []
+        for i in range(1, len(arms) + 1):
+            cols += [f"count(*) FILTER (WHERE {post} AND {arm} = {i}) AS n{i}",
+                     f"count(*) FILTER (WHERE {post} AND {arm} = {i} AND {clicked}) AS c{i}"]
+    else:
+        kind = next(name for name, bits in _MASK_TYPES if len(arms) <= bits)
+        cols = [f"count(*) FILTER (WHERE {post}) AS n", f"count(*) FILTER (WHERE {post} AND {clicked}) AS c",
+                f"bit_or(CAST(1 AS {kind}) << CAST({arm} - 1 AS {kind})) FILTER (WHERE {post}) AS m"]
+    where = post
+    if plan.pre == "columns":
+        cols += [f"max({e['pre_clicks']}) AS pc", f"min({e['pre_clicks']}) AS pc_lo",
+                 f"max({e['pre_impressions']}) AS pn", f"min({e['pre_impressions']}) AS pn_lo"]
+    elif plan.pre == "window":  # each user's pre-period rows (any arm) in the same scan
+        pre = f"{e['timestamp']} >= CAST($pre_start AS TIMESTAMP) AND {e['timestamp']} < CAST($start AS TIMESTAMP)"
+        cols += [f"count(*) FILTER (WHERE {pre}) AS pn", f"count(*) FILTER (WHERE {pre} AND {clicked}) AS pc"]
+        where = f"({post}) OR ({pre})"
+    out = []
+    for i in range(1, len(arms) + 1) if split else [0]:
+        c, n, has = (f"c{i}", f"n{i}", f" FILTER (WHERE n{i} > 0)") if split else ("c", "n", "")  # the arm's users
+        out += [f"count(*){has}", f"sum({c}){has}", f"sum({c} * {c}){has}", f"sum({n}){has}", f"sum({n} * {n}){has}",
+                f"sum({c} * {n}){has}"]
+        if plan.pre:
+            names = (c, n, "pc", "pn")
+            out += [f"sum({x}){has}" for x in names]
+            out += [f"sum(CAST({names[j]} AS DOUBLE) * {names[k]}){has}" for j, k in PAIRS]
+    if split:
+        in_two = " + ".join(f"CAST(n{i} > 0 AS INTEGER)" for i in range(1, len(arms) + 1))
+        out.append(f"count(*) FILTER (WHERE {in_two} > 1)")
+    out += ["count(*) FILTER (WHERE u IN (hash(CAST(NULL AS VARCHAR)), hash('')))",
+            "count(*) FILTER (WHERE pc <> pc_lo OR pn <> pn_lo)" if plan.pre == "columns" else "0"]
+    return f"""
+        WITH per_user AS (SELECT hash({e['user_id']}) AS u, {', '.join(cols)} FROM {plan.src.table()}
+                          WHERE {where} GROUP BY u)
+        SELECT {'' if split else 'm, '}{', '.join(out)} FROM per_user {'' if split else 'GROUP BY m'}
+    """
+
+
+# The smallest unsigned type with a bit per arm (the mask of the arms a user saw).
+_MASK_TYPES = (("UTINYINT", 8), ("USMALLINT", 16), ("UINTEGER", 32), ("UBIGINT", 64))
 
 
 def _segments(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], order: list[str]
