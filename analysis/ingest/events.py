@@ -46,8 +46,14 @@ def event_exprs(src: Source) -> dict[str, str]:
         f"TRY_CAST(CAST({c('timestamp')} AS VARCHAR) AS TIMESTAMP)")
     if ts_type.startswith("TIMESTAMP WITH TIME ZONE"):
         ts = f"CAST({ts} AS TIMESTAMP)"
-    # Years 1-9999 only: DuckDB reads year 0 and years past 9999, which no ISO date or Python date holds.
-    ts = f"(CASE WHEN year({ts}) BETWEEN 1 AND 9999 THEN CAST({ts} AS TIMESTAMP) END)"
+    # Years 1-9999 only: DuckDB reads year 0 and years past 9999, which no ISO date or Python date holds. A
+    # TIMESTAMP is checked by comparing (two integer comparisons, not a calendar year per row); other types
+    # (DATE, TIMESTAMP_S, ...) reach years a TIMESTAMP cannot hold, so their year is taken first.
+    if ts_type == "TIMESTAMP":
+        ts = (f"(CASE WHEN {ts} >= TIMESTAMP '0001-01-01' AND {ts} < CAST('10000-01-01' AS TIMESTAMP) "
+              f"THEN {ts} END)")
+    else:
+        ts = f"(CASE WHEN year({ts}) BETWEEN 1 AND 9999 THEN CAST({ts} AS TIMESTAMP) END)"
     out = {"variant": variant, "timestamp": ts, "clicked": clicked, "user_id": f"CAST({c('user_id')} AS VARCHAR)"}
     for name in PRE_COLUMNS:
         if name in src.columns:
@@ -193,14 +199,16 @@ def _timeline(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection], chec
     """Scan 1: rows per day and arm, with invalid and out-of-window rows counted in the same pass."""
     e, outside = plan.e, plan.outside()
     bad_counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in checks.values())
+    # Counts only (BIGINT states), and no filter at all without a window.
+    inside = "" if outside == "FALSE" else f"FILTER (WHERE NOT ({outside}))"
+    clicks = f"count(*) FILTER (WHERE {e['clicked']} = 1{'' if not inside else f' AND NOT ({outside})'})"
+    skipped = "0" if not inside else f"count(*) FILTER (WHERE {outside})"
     # Grouped by the DATE, formatted after: formatting 100M timestamps as text would cost more than the scan.
     by_day = run(f"""
         SELECT strftime(day, '%Y-%m-%d'), * EXCLUDE (day) FROM (
             SELECT CAST({e['timestamp']} AS DATE) AS day, {e['variant']} AS v, count(*) AS rows,
-                   count(*) FILTER (WHERE NOT ({outside})) AS n,
-                   sum({e['clicked']}) FILTER (WHERE NOT ({outside})) AS c,
-                   count(*) FILTER (WHERE {outside}) AS skipped, {bad_counts}
-            FROM {plan.src.table()} GROUP BY ALL) ORDER BY day, v
+                   count(*) {inside} AS n, {clicks} AS c, {skipped} AS skipped, {bad_counts}
+            FROM {plan.src.table()} GROUP BY day, v) ORDER BY day, v
     """).fetchall()
     total = sum(r[2] for r in by_day)
     bad = [sum(r[6 + i] for r in by_day) for i in range(len(checks))]
