@@ -2,11 +2,12 @@
 
 DuckDB does the work out of core, in two scans: the daily timeline (with every validity check counted in
 the same pass), then one query that groups per user on a 64-bit hash of the id (a 25M-user file groups on
-one integer, not a string) with each arm's impressions and clicks as filtered counts, and sums those per arm.
-Every aggregate state is a BIGINT, so past ``MEMORY_LIMIT`` DuckDB spills instead of failing (100M rows in
-1.2 GB). Only the sums leave DuckDB. Columns are named by position (``Source.col``), never by the header.
-Two ids that share a 64-bit hash would count as one user: at 25M users the chance of any such pair is about
-1 in 60,000.
+one integer, not a string) into a narrow row (impressions, clicks, the mask of the arms seen), and sums
+those per mask, one per arm; only when a user crossed arms is the file scanned again, with a pair of
+filtered counts per arm. Every aggregate state is a fixed-width integer, so past ``MEMORY_LIMIT`` DuckDB
+spills instead of failing (100M rows in 1.1 GB). Only the sums leave DuckDB. Columns are named by position
+(``Source.col``), never by the header. Two ids that share a 64-bit hash would count as one user: at 25M
+users the chance of any such pair is about 1 in 60,000.
 """
 
 from __future__ import annotations
@@ -261,6 +262,9 @@ def _per_user_sql(plan: _Plan, arms: list[str], split: bool) -> str:
     e, post = plan.e, f"NOT ({plan.outside()})"
     arm = f"list_position($arms, {e['variant']})"
     clicked = f"{e['clicked']} = 1"
+    where = "" if plan.outside() == "FALSE" else f"WHERE {post}"
+    if plan.pre != "window":  # only the experiment's rows are read: no filter needs to say so again
+        post = "TRUE"
     if split:
         cols = []
         for i in range(1, len(arms) + 1):
@@ -268,16 +272,16 @@ def _per_user_sql(plan: _Plan, arms: list[str], split: bool) -> str:
                      f"count(*) FILTER (WHERE {post} AND {arm} = {i} AND {clicked}) AS c{i}"]
     else:
         kind = next(name for name, bits in _MASK_TYPES if len(arms) <= bits)
-        cols = [f"count(*) FILTER (WHERE {post}) AS n", f"count(*) FILTER (WHERE {post} AND {clicked}) AS c",
-                f"bit_or(CAST(1 AS {kind}) << CAST({arm} - 1 AS {kind})) FILTER (WHERE {post}) AS m"]
-    where = post
+        only = "" if post == "TRUE" else f" FILTER (WHERE {post})"
+        cols = [f"count(*){only} AS n", f"count(*) FILTER (WHERE {post} AND {clicked}) AS c",
+                f"bit_or(CAST(1 AS {kind}) << CAST({arm} - 1 AS {kind})){only} AS m"]
     if plan.pre == "columns":
         cols += [f"max({e['pre_clicks']}) AS pc", f"min({e['pre_clicks']}) AS pc_lo",
                  f"max({e['pre_impressions']}) AS pn", f"min({e['pre_impressions']}) AS pn_lo"]
     elif plan.pre == "window":  # each user's pre-period rows (any arm) in the same scan
         pre = f"{e['timestamp']} >= CAST($pre_start AS TIMESTAMP) AND {e['timestamp']} < CAST($start AS TIMESTAMP)"
         cols += [f"count(*) FILTER (WHERE {pre}) AS pn", f"count(*) FILTER (WHERE {pre} AND {clicked}) AS pc"]
-        where = f"({post}) OR ({pre})"
+        where = f"WHERE ({post}) OR ({pre})"
     out = []
     for i in range(1, len(arms) + 1) if split else [0]:
         c, n, has = (f"c{i}", f"n{i}", f" FILTER (WHERE n{i} > 0)") if split else ("c", "n", "")  # the arm's users
@@ -294,7 +298,7 @@ def _per_user_sql(plan: _Plan, arms: list[str], split: bool) -> str:
             "count(*) FILTER (WHERE pc <> pc_lo OR pn <> pn_lo)" if plan.pre == "columns" else "0"]
     return f"""
         WITH per_user AS (SELECT hash({e['user_id']}) AS u, {', '.join(cols)} FROM {plan.src.table()}
-                          WHERE {where} GROUP BY u)
+                          {where} GROUP BY u)
         SELECT {'' if split else 'm, '}{', '.join(out)} FROM per_user {'' if split else 'GROUP BY m'}
     """
 
