@@ -2,8 +2,9 @@
 
 Each run is a fresh process, so its peak memory (max RSS) is its own. Prints medians of several runs and
 the ratio to pandas doing only the aggregation (read_parquet + per-variant and per-user groupby), and the
-seconds per million rows (linear when that stays flat). DuckDB holds at most ``MEMORY_LIMIT`` and spills the
-rest of the per-user table to disk; user ids are grouped as 64-bit hashes.
+seconds per million rows (linear when that stays flat); then the CPU seconds of each (all threads) and the
+machine's load average, since on a shared machine the wall-clock ratio moves with the load. DuckDB holds at
+most ``MEMORY_LIMIT`` and spills the rest of the per-user table to disk; user ids are grouped as 64-bit hashes.
 
     .venv/bin/python benchmarks/analysis_scale.py [--rows 1000000 10000000 100000000] [--repeats 3] [--dir DIR]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,13 +26,18 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# CPU seconds (user + sys, every thread) beside wall seconds: on a shared machine the wall ratio moves with
+# the load; the CPU ratio much less.
+CPU = "def cpu():\n    r = resource.getrusage(resource.RUSAGE_SELF)\n    return r.ru_utime + r.ru_stime\n"
+
 LAB_RUN = """
 import json, resource, sys, time
+""" + CPU + """
 t0 = time.perf_counter()
 from analysis.engine import analyze
 from analysis.ingest import load
 from analysis.report import html_report
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), cpu()
 data = load(sys.argv[1])
 t2 = time.perf_counter()
 result = analyze(data.arms, notes=data.notes)
@@ -38,21 +45,22 @@ t3 = time.perf_counter()
 page = html_report(result, data.arms, data.daily)
 open(sys.argv[2], "w").write(page)
 t4 = time.perf_counter()
-print(json.dumps({"seconds": t4 - t1, "ingest": t2 - t1, "stats": t3 - t2, "report": t4 - t3,
+print(json.dumps({"seconds": t4 - t1, "cpu": cpu() - c1, "ingest": t2 - t1, "stats": t3 - t2, "report": t4 - t3,
                   "import": t1 - t0, "decision": result.decision.headline,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 PANDAS_RUN = """
 import json, resource, sys, time
+""" + CPU + """
 t0 = time.perf_counter()
 import pandas as pd
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), cpu()
 df = pd.read_parquet(sys.argv[1], columns=["user_id", "variant", "clicked"])
 per_variant = df.groupby("variant").clicked.agg(["sum", "count"])
 per_user = df.groupby(["variant", "user_id"]).clicked.agg(["sum", "count"])
 t2 = time.perf_counter()
-print(json.dumps({"seconds": t2 - t1, "import": t1 - t0, "users": len(per_user),
+print(json.dumps({"seconds": t2 - t1, "cpu": cpu() - c1, "import": t1 - t0, "users": len(per_user),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -105,6 +113,7 @@ def main() -> None:
             if not path.exists():
                 generate(path, rows)
             lab, pandas = [], []
+            load_before = os.getloadavg()[0]
             for _ in range(args.repeats):
                 lab.append(run(LAB_RUN, str(path), str(Path(tmp) / "report.html")))
                 pandas.append(run(PANDAS_RUN, str(path)))
@@ -119,6 +128,11 @@ def main() -> None:
                   + f"; decision: {lab[0]['decision']}; runs (lab s): "
                   + ", ".join(f"{r['seconds']:.2f}" for r in lab) + "; (pandas s): "
                   + ", ".join(f"{r['seconds']:.2f}" for r in pandas), flush=True)
+            lab_cpu = statistics.median(r["cpu"] for r in lab)
+            pd_cpu = statistics.median(r["cpu"] for r in pandas)
+            print(f"{'':>11}  CPU s (user + sys, median): lab {lab_cpu:.2f}, pandas {pd_cpu:.2f}, pandas/lab "
+                  f"{pd_cpu / lab_cpu:.2f}; load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 DuckDB does the work out of core, in two scans: the daily timeline (with every validity check counted in
 the same pass), then one query that groups per user on a 64-bit hash of the id (a 25M-user file groups on
-one integer, not a string) with each arm's impressions and clicks as filtered counts, and sums those per arm.
-Every aggregate state is a BIGINT, so past ``MEMORY_LIMIT`` DuckDB spills instead of failing (100M rows in
-1.2 GB). Only the sums leave DuckDB. Columns are named by position (``Source.col``), never by the header.
-Two ids that share a 64-bit hash would count as one user: at 25M users the chance of any such pair is about
-1 in 60,000.
+one integer, not a string) into a narrow row (impressions, clicks, the mask of the arms seen), and sums
+those per mask, one per arm; only when a user crossed arms is the file scanned again, with a pair of
+filtered counts per arm. Every aggregate state is a fixed-width integer, so past ``MEMORY_LIMIT`` DuckDB
+spills instead of failing (100M rows in 1.1 GB). Only the sums leave DuckDB. Columns are named by position
+(``Source.col``), never by the header. Two ids that share a 64-bit hash would count as one user: at 25M
+users the chance of any such pair is about 1 in 60,000.
 """
 
 from __future__ import annotations
@@ -46,8 +47,14 @@ def event_exprs(src: Source) -> dict[str, str]:
         f"TRY_CAST(CAST({c('timestamp')} AS VARCHAR) AS TIMESTAMP)")
     if ts_type.startswith("TIMESTAMP WITH TIME ZONE"):
         ts = f"CAST({ts} AS TIMESTAMP)"
-    # Years 1-9999 only: DuckDB reads year 0 and years past 9999, which no ISO date or Python date holds.
-    ts = f"(CASE WHEN year({ts}) BETWEEN 1 AND 9999 THEN CAST({ts} AS TIMESTAMP) END)"
+    # Years 1-9999 only: DuckDB reads year 0 and years past 9999, which no ISO date or Python date holds. A
+    # TIMESTAMP is checked by comparing (two integer comparisons, not a calendar year per row); other types
+    # (DATE, TIMESTAMP_S, ...) reach years a TIMESTAMP cannot hold, so their year is taken first.
+    if ts_type == "TIMESTAMP":
+        ts = (f"(CASE WHEN {ts} >= TIMESTAMP '0001-01-01' AND {ts} < CAST('10000-01-01' AS TIMESTAMP) "
+              f"THEN {ts} END)")
+    else:
+        ts = f"(CASE WHEN year({ts}) BETWEEN 1 AND 9999 THEN CAST({ts} AS TIMESTAMP) END)"
     out = {"variant": variant, "timestamp": ts, "clicked": clicked, "user_id": f"CAST({c('user_id')} AS VARCHAR)"}
     for name in PRE_COLUMNS:
         if name in src.columns:
@@ -195,14 +202,16 @@ def _timeline(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection], chec
     """Scan 1: rows per day and arm, with invalid and out-of-window rows counted in the same pass."""
     e, outside = plan.e, plan.outside()
     bad_counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in checks.values())
+    # Counts only (BIGINT states), and no filter at all without a window.
+    inside = "" if outside == "FALSE" else f"FILTER (WHERE NOT ({outside}))"
+    clicks = f"count(*) FILTER (WHERE {e['clicked']} = 1{'' if not inside else f' AND NOT ({outside})'})"
+    skipped = "0" if not inside else f"count(*) FILTER (WHERE {outside})"
     # Grouped by the DATE, formatted after: formatting 100M timestamps as text would cost more than the scan.
     by_day = run(f"""
         SELECT strftime(day, '%Y-%m-%d'), * EXCLUDE (day) FROM (
             SELECT CAST({e['timestamp']} AS DATE) AS day, {e['variant']} AS v, count(*) AS rows,
-                   count(*) FILTER (WHERE NOT ({outside})) AS n,
-                   sum({e['clicked']}) FILTER (WHERE NOT ({outside})) AS c,
-                   count(*) FILTER (WHERE {outside}) AS skipped, {bad_counts}
-            FROM {plan.src.table()} GROUP BY ALL) ORDER BY day, v
+                   count(*) {inside} AS n, {clicks} AS c, {skipped} AS skipped, {bad_counts}
+            FROM {plan.src.table()} GROUP BY day, v) ORDER BY day, v
     """).fetchall()
     total = sum(r[2] for r in by_day)
     bad = [sum(r[6 + i] for r in by_day) for i in range(len(checks))]
@@ -213,44 +222,28 @@ def _timeline(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection], chec
 
 def _per_arm(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], arms: list[str]
              ) -> tuple[dict[str, RatioStatistic], int, dict[str, CupedMoments], int, int]:
-    """Scan 2: per user (a 64-bit hash of the id; its arm counts as filtered counts, so the grouping key is one
-    integer and every state a BIGINT, which DuckDB can spill), then per arm, in one query. Returns the per-arm
-    statistics, the users seen in two arms, CUPED moments, whether an empty id may be there, and how many users
-    have uneven pre-period columns."""
-    e, post = plan.e, f"NOT ({plan.outside()})"
-    arm = f"list_position($arms, {e['variant']})"
-    clicked = f"{e['clicked']} = 1"
-    cols = []
-    for i in range(1, len(arms) + 1):
-        cols += [f"count(*) FILTER (WHERE {post} AND {arm} = {i}) AS n{i}",
-                 f"count(*) FILTER (WHERE {post} AND {arm} = {i} AND {clicked}) AS c{i}"]
-    where = post
-    if plan.pre == "columns":
-        cols += [f"max({e['pre_clicks']}) AS pc", f"min({e['pre_clicks']}) AS pc_lo",
-                 f"max({e['pre_impressions']}) AS pn", f"min({e['pre_impressions']}) AS pn_lo"]
-    elif plan.pre == "window":  # each user's pre-period rows (any arm) in the same scan
-        pre = f"{e['timestamp']} >= CAST($pre_start AS TIMESTAMP) AND {e['timestamp']} < CAST($start AS TIMESTAMP)"
-        cols += [f"count(*) FILTER (WHERE {pre}) AS pn", f"count(*) FILTER (WHERE {pre} AND {clicked}) AS pc"]
-        where = f"({post}) OR ({pre})"
-    out = []
-    for i in range(1, len(arms) + 1):
-        c, n, has = f"c{i}", f"n{i}", f"WHERE n{i} > 0"  # the arm's users
-        out += [f"count(*) FILTER ({has})", f"sum({c}) FILTER ({has})", f"sum({c} * {c}) FILTER ({has})",
-                f"sum({n}) FILTER ({has})", f"sum({n} * {n}) FILTER ({has})", f"sum({c} * {n}) FILTER ({has})"]
-        if plan.pre:
-            names = (c, n, "pc", "pn")
-            out += [f"sum({x}) FILTER ({has})" for x in names]
-            out += [f"sum(CAST({names[j]} AS DOUBLE) * {names[k]}) FILTER ({has})" for j, k in PAIRS]
-    in_two = " + ".join(f"CAST(n{i} > 0 AS INTEGER)" for i in range(1, len(arms) + 1))
-    out += [f"count(*) FILTER (WHERE {in_two} > 1)",
-            "count(*) FILTER (WHERE u IN (hash(CAST(NULL AS VARCHAR)), hash('')))",
-            "count(*) FILTER (WHERE pc <> pc_lo OR pn <> pn_lo)" if plan.pre == "columns" else "0"]
-    row = run(f"""
-        WITH per_user AS (SELECT hash({e['user_id']}) AS u, {', '.join(cols)} FROM {plan.src.table()}
-                          WHERE {where} GROUP BY u)
-        SELECT {', '.join(out)} FROM per_user
-    """, {"arms": arms}).fetchone()
+    """Scan 2: per user (a 64-bit hash of the id), then per arm, in one query. Returns the per-arm statistics,
+    the users seen in two arms, CUPED moments, whether an empty id may be there, and how many users have
+    uneven pre-period columns.
+
+    The per-user rows are kept narrow, because they are what DuckDB holds and, past ``MEMORY_LIMIT``, spills:
+    one integer key, the user's impressions and clicks, and a bit mask of the arms they saw; the users are
+    then summed per mask (one group per arm), not with filtered sums per arm. A user seen in two arms counts
+    in each with that arm's own rows, which the mask cannot split: only then is the file scanned again, with
+    a pair of filtered counts per arm.
+    """
     width = 6 + (14 if plan.pre else 0)
+    row = None
+    if len(arms) <= _MASK_TYPES[-1][1]:
+        groups = run(_per_user_sql(plan, arms, split=False), {"arms": arms}).fetchall()
+        if not any(m is not None and m.bit_count() > 1 for m, *_ in groups):
+            by_mask = {m: g for m, *g in groups}
+            row = []
+            for i in range(len(arms)):
+                row += by_mask.get(1 << i, [0] + [None] * (width - 1))[:width]
+            row += [0, sum(g[-2] for g in groups), sum(g[-1] for g in groups)]
+    if row is None:
+        row = run(_per_user_sql(plan, arms, split=True), {"arms": arms}).fetchone()
     stats: dict[str, RatioStatistic] = {}
     moments: dict[str, CupedMoments] = {}
     for i, name in enumerate(arms):
@@ -262,6 +255,58 @@ def _per_arm(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], arms: l
                                              tuple(float(x or 0) for x in r[10:]))
     crossed, suspect, uneven = row[-3:]
     return stats, int(crossed), moments, int(suspect), int(uneven)
+
+
+def _per_user_sql(plan: _Plan, arms: list[str], split: bool) -> str:
+    """The per-user, then per-arm query. ``split``: a pair of filtered counts per arm, summed per arm with
+    filters (exact for users seen in several arms), one row. Else one pair of counts and the mask of the arms
+    seen (``m``), summed per mask: one row per mask, the arm ``i`` alone being ``1 << i``."""
+    e, post = plan.e, f"NOT ({plan.outside()})"
+    arm = f"list_position($arms, {e['variant']})"
+    clicked = f"{e['clicked']} = 1"
+    where = "" if plan.outside() == "FALSE" else f"WHERE {post}"
+    if plan.pre != "window":  # only the experiment's rows are read: no filter needs to say so again
+        post = "TRUE"
+    if split:
+        cols = []
+        for i in range(1, len(arms) + 1):
+            cols += [f"count(*) FILTER (WHERE {post} AND {arm} = {i}) AS n{i}",
+                     f"count(*) FILTER (WHERE {post} AND {arm} = {i} AND {clicked}) AS c{i}"]
+    else:
+        kind = next(name for name, bits in _MASK_TYPES if len(arms) <= bits)
+        only = "" if post == "TRUE" else f" FILTER (WHERE {post})"
+        cols = [f"count(*){only} AS n", f"count(*) FILTER (WHERE {post} AND {clicked}) AS c",
+                f"bit_or(CAST(1 AS {kind}) << CAST({arm} - 1 AS {kind})){only} AS m"]
+    if plan.pre == "columns":
+        cols += [f"max({e['pre_clicks']}) AS pc", f"min({e['pre_clicks']}) AS pc_lo",
+                 f"max({e['pre_impressions']}) AS pn", f"min({e['pre_impressions']}) AS pn_lo"]
+    elif plan.pre == "window":  # each user's pre-period rows (any arm) in the same scan
+        pre = f"{e['timestamp']} >= CAST($pre_start AS TIMESTAMP) AND {e['timestamp']} < CAST($start AS TIMESTAMP)"
+        cols += [f"count(*) FILTER (WHERE {pre}) AS pn", f"count(*) FILTER (WHERE {pre} AND {clicked}) AS pc"]
+        where = f"WHERE ({post}) OR ({pre})"
+    out = []
+    for i in range(1, len(arms) + 1) if split else [0]:
+        c, n, has = (f"c{i}", f"n{i}", f" FILTER (WHERE n{i} > 0)") if split else ("c", "n", "")  # the arm's users
+        out += [f"count(*){has}", f"sum({c}){has}", f"sum({c} * {c}){has}", f"sum({n}){has}", f"sum({n} * {n}){has}",
+                f"sum({c} * {n}){has}"]
+        if plan.pre:
+            names = (c, n, "pc", "pn")
+            out += [f"sum({x}){has}" for x in names]
+            out += [f"sum(CAST({names[j]} AS DOUBLE) * {names[k]}){has}" for j, k in PAIRS]
+    if split:
+        in_two = " + ".join(f"CAST(n{i} > 0 AS INTEGER)" for i in range(1, len(arms) + 1))
+        out.append(f"count(*) FILTER (WHERE {in_two} > 1)")
+    out += ["count(*) FILTER (WHERE u IN (hash(CAST(NULL AS VARCHAR)), hash('')))",
+            "count(*) FILTER (WHERE pc <> pc_lo OR pn <> pn_lo)" if plan.pre == "columns" else "0"]
+    return f"""
+        WITH per_user AS (SELECT hash({e['user_id']}) AS u, {', '.join(cols)} FROM {plan.src.table()}
+                          {where} GROUP BY u)
+        SELECT {'' if split else 'm, '}{', '.join(out)} FROM per_user {'' if split else 'GROUP BY m'}
+    """
+
+
+# The smallest unsigned type with a bit per arm (the mask of the arms a user saw).
+_MASK_TYPES = (("UTINYINT", 8), ("USMALLINT", 16), ("UINTEGER", 32), ("UBIGINT", 64))
 
 
 def _segments(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], order: list[str]

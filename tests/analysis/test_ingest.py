@@ -133,6 +133,35 @@ def test_users_in_two_arms_are_noted(tmp_path):
                              "their impressions count in every arm they saw"]
 
 
+@pytest.mark.parametrize("arms, crossing", [(3, False), (3, True), (12, False), (12, True)])
+def test_each_arm_counts_its_own_rows_of_a_user_whoever_crossed(tmp_path, arms, crossing):
+    """Per user (and arm): the per-user query sums users per mask of the arms seen, and scans again with a
+    pair of counts per arm only when someone crossed; both must give pandas' per-(arm, user) figures."""
+    rng = np.random.default_rng(arms + crossing)
+    n = 6000
+    uid = rng.integers(0, 900, n)
+    arm = np.where(rng.random(n) < (0.05 if crossing else 0), rng.integers(0, arms, n), uid % arms)
+    ts = pd.Timestamp("2026-11-01") + pd.to_timedelta(rng.integers(0, 10 * 86400, n), unit="s")
+    df = pd.DataFrame({"user_id": [f"u{u}" for u in uid], "variant": [f"arm{a:02d}" for a in arm],
+                       "timestamp": ts, "clicked": (rng.random(n) < 0.3).astype(int)})
+    path = tmp_path / "e.parquet"
+    df.to_parquet(path)
+    start, end = dt.datetime(2026, 11, 2), dt.datetime(2026, 11, 9)
+    data = load(path, start=start, end=end)
+    inside = df[(df.timestamp >= start) & (df.timestamp < end)]
+    per_user = inside.groupby(["variant", "user_id"]).clicked.agg(["sum", "count"]).reset_index()
+    assert [a.variant for a in data.arms] == sorted(inside.variant.unique())
+    for a in data.arms:
+        u = per_user[per_user.variant == a.variant]
+        c, n_ = u["sum"].to_numpy(), u["count"].to_numpy()
+        assert a.stat == RatioStatistic(len(u), int(c.sum()), float((c * c).sum()), int(n_.sum()),
+                                        float((n_ * n_).sum()), float((c * n_).sum()))
+    crossed = int((inside.groupby("user_id").variant.nunique() > 1).sum())
+    assert crossing == (crossed > 0)
+    assert data.notes == ([f"{crossed} users appear in more than one arm: assignment is not per user, or ids "
+                           "collide; their impressions count in every arm they saw"] if crossed else [])
+
+
 @pytest.mark.parametrize("row, message", [
     ("u3,v1,2026-11-01 10:00:00,2", "row 3, column clicked: '2' is not 0 or 1"),
     ("u3,v1,yesterday,1", "row 3, column timestamp: 'yesterday' is not a timestamp; use ISO 8601 such as "
