@@ -49,6 +49,10 @@ def configure(broker: str | None = None) -> Celery:
     """Point the app at ``broker`` (default ``HIGHLIGHT_LAB_BROKER``) with the delivery guarantees above."""
     url = broker or config.broker_url() or "redis://127.0.0.1:6379/0"
     vt = config.visibility_timeout_s()
+    if app.conf.broker_url and app.conf.broker_url != url and app._pool is not None:  # connections of the old one
+        app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
     app.conf.update(
         broker_url=url, broker_transport=REDIS_TRANSPORT if url.startswith("redis://") else None,
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,

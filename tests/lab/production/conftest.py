@@ -155,7 +155,7 @@ class Workers:
         self.env, self.log_dir, self.procs = env, log_dir, []
 
     def start(self) -> subprocess.Popen:
-        log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")
+        log = open(self.log_dir / f"worker-{len(list(self.log_dir.glob('worker-*.log')))}.log", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "lab.cli", "worker", "--celery", "--pool", "solo"],
                                 env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
