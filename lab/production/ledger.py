@@ -11,6 +11,9 @@ Exactly once per event id, across processes and across crashes. One event goes t
 4. **impression written**: appended to ``impressions.jsonl`` and fsynced;
 5. **done marked**: ``done/<hash>.json`` (or the Redis key) holds the impression, only after the line is durable.
 
+The log line is the one fsync per event; the markers are renamed into place without one (``repair`` rebuilds a
+marker a power loss took from the log).
+
 A crash between 3 and 5 is finished by the next claimant (``recover``): it looks for the line in its own log
 when the pending record is its own, appends it otherwise, then marks the event done. Nothing is rendered twice.
 ``repair`` (run at every worker start) marks done what the log holds but the markers miss.
@@ -32,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lab.storage import atomic_write_text, file_lock
+from lab.storage import file_lock
 
 
 def event_hash(event_id: str) -> str:
@@ -96,7 +99,7 @@ class Ledger:
             return None
 
     def _mark_done(self, key: str, impression: dict[str, Any]) -> None:
-        atomic_write_text(self.root / "done" / f"{key}.json", json.dumps(impression, ensure_ascii=False))
+        _replace_text(self.root / "done" / f"{key}.json", json.dumps(impression, ensure_ascii=False))
 
     def _pending(self, key: str) -> dict[str, Any] | None:
         try:
@@ -105,7 +108,7 @@ class Ledger:
             return None
 
     def _set_pending(self, key: str, record: dict[str, Any]) -> None:
-        atomic_write_text(self.root / "claims" / f"{key}.pending.json", json.dumps(record, ensure_ascii=False))
+        _replace_text(self.root / "claims" / f"{key}.pending.json", json.dumps(record, ensure_ascii=False))
 
     def _clear_pending(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -194,6 +197,14 @@ class Ledger:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Readers see the whole file or none (a rename), without an fsync: the markers are rebuilt from the fsynced
+    impression log by ``repair`` after a power loss, so one fsync per event (the log line) is enough."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _lines(path: Path) -> Iterator[str]:

@@ -21,7 +21,6 @@ from lab.library.events import RankEvent, _kind, parse_event
 from lab.library.variant import MAX_LEVEL
 from lab.production.choose import Choice, VariantChooser
 from lab.production.ledger import event_hash, make_ledger, now_iso
-from lab.production.poster import poster_from_mp4
 from lab.production.push import push
 from lab.production.settings import WorkerSettings
 from lab.production.store import OutputStore
@@ -176,13 +175,13 @@ class EventTask:
         return impression
 
     def _draw(self, choice: Choice, event: RankEvent, tmp: Path, backend: Any, level: int | None) -> Any:
-        result = render(choice.variant, event, tmp / "video.mp4", backend=backend, level=level,
-                        logo_root=self.settings.variants_dir, extras=False)
-        poster_from_mp4(tmp / "video.mp4", tmp / "poster.png")
-        return result
+        # the poster is the end card's frame, kept in memory while encoding (no MP4 read back)
+        return render(choice.variant, event, tmp / "video.mp4", backend=backend, level=level,
+                      logo_root=self.settings.variants_dir, extras=False, poster=True)
 
     def _put(self, tmp: Path, key: str) -> tuple[str, str]:
-        return self.store.put(tmp / "video.mp4", f"{key}.mp4"), self.store.put(tmp / "poster.png", f"{key}.poster.png")
+        return (self.store.put(tmp / "video.mp4", f"{key}.mp4"),
+                self.store.put(tmp / "video.poster.png", f"{key}.poster.png"))
 
     def _out_of_memory(self, exc: OutOfMemory, key: str, source: str, level: int | None, attempt: int,
                        t0: float) -> Outcome:

@@ -89,10 +89,11 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
            level: int | None = None, seed: int | None = None, latency_budget_s: float | None = None,
            cache: BackgroundCache | None = None, extras: bool = True, logo_root: Path | None = None,
            progress: Callable[[int, int], None] | None = None, free_memory: int | None = None,
-           device: str | None = None) -> RenderResult:
+           device: str | None = None, poster: bool | None = None) -> RenderResult:
     """Render one rank-up video for one user. ``backend`` is a ``backends.SPECS`` name, ``auto`` or a ``Backend``;
     ``device`` (``cpu`` to run a Wan backend without CUDA) is used only with a name. ``progress(done, total)``
-    gets each denoising step of a model background made now, then each composited frame (1 to the frame count)."""
+    gets each denoising step of a model background made now, then each composited frame (1 to the frame count).
+    ``poster`` (default: ``extras``) writes the end card's frame, kept in memory while encoding, as a PNG."""
     t_start = time.perf_counter()
     out = _check_out(Path(out))
     if event.event != variant.scenario:
@@ -168,13 +169,14 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
 
     sampled: dict[int, np.ndarray] = {}
     sample_at = set(np.linspace(0, size.frames - 1, 12).round().astype(int).tolist()) if extras else set()
+    want_poster = extras if poster is None else poster
     encodes = 0
 
     def frames() -> Iterator[np.ndarray]:
         nonlocal encodes
         encodes += 1
         for f, frame in enumerate(comp.frames()):
-            if f in sample_at or (extras and f == comp.poster_index):
+            if f in sample_at or (want_poster and f == comp.poster_index):
                 sampled[f] = frame
             if progress is not None and encodes == 1:  # the CPU's share of a render: a motion render is all frames
                 progress(f + 1, size.frames)
@@ -190,11 +192,12 @@ def render(variant: Variant, event: RankEvent, out: Path | str, backend: str | B
     timings["composite_encode_s"] = time.perf_counter() - t2
 
     poster_path = sheet_path = None
-    if extras:
-        t3 = time.perf_counter()
+    t3 = time.perf_counter()
+    if want_poster:
         poster_path = out.with_suffix(".poster.png")
-        poster = sampled[comp.poster_index]  # the end card, settled: a frame of the video itself
-        Image.fromarray(yuv420_to_rgb(poster, size.height, size.width)).save(poster_path, compress_level=1)
+        still = sampled[comp.poster_index]  # the end card, settled: a frame of the video itself
+        Image.fromarray(yuv420_to_rgb(still, size.height, size.width)).save(poster_path, compress_level=1)
+    if extras:
         sheet_path = out.with_suffix(".contact.png")
         sheet = sorted(sample_at)
         contact_sheet([sampled[i] for i in sheet], size.width, size.height, sheet_path, numbers=sheet, fps=size.fps)

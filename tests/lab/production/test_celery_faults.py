@@ -47,7 +47,7 @@ def test_garbage_on_the_queue_and_non_text_events_do_not_stop_the_worker(setting
     garbage = [b"not json at all", b"123", b"{}", b'{"properties": 5}', b'["a"]']
     for item in garbage:  # what `redis-cli lpush celery ...` puts there
         client.lpush("celery", item)
-    poison = ('{"event": "rank_up", "user": "%s", "user_id": "u", "old_rank": ' % SENTINEL_NAME + "9" * 5000 +
+    poison = (f'{{"event": "rank_up", "user": "{SENTINEL_NAME}", "user_id": "u", "old_rank": ' + "9" * 5000 +
               ', "new_rank": 2, "event_id": "poison"}')
     valid = rank_events(2, prefix="after-garbage")
     _send(redis_url, {"line": None, "source": "t:1"}, {"line": 7, "source": "t:2"},

@@ -13,7 +13,7 @@ import pytest
 
 from lab.cli import main
 from lab.production.embedded import pool_size, read_lines, run_batch
-from lab.production.ledger import Ledger, event_hash, read_jsonl
+from lab.production.ledger import Ledger, read_jsonl
 from lab.render.encode import probe
 from tests.conftest import SENTINEL_NAME, free_port
 from tests.lab.production.conftest import LEVEL, rank_events, write_events
