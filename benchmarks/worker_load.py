@@ -71,7 +71,8 @@ def warm(env: dict[str, str], level: int) -> None:
 
 
 def check(home: Path, env: dict[str, str], valid: int, invalid: int) -> dict:
-    from lab.production.ledger import make_ledger, read_jsonl
+    from lab.production.ledger import read_jsonl
+    from lab.production.redis_ledger import make_ledger
 
     ledger = make_ledger(Path(env["HIGHLIGHT_LAB_HOME"]) / "production", env.get("HIGHLIGHT_LAB_BROKER"))
     ledger.repair()

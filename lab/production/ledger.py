@@ -218,11 +218,3 @@ def _lines(path: Path) -> Iterator[str]:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in _lines(Path(path))]
 
-
-def make_ledger(root: Path, broker: str | None = None, claim_ttl_s: int = 300) -> Ledger:
-    """The ledger for a worker: claims and markers in Redis when the broker is Redis, else local files."""
-    if broker and broker.split("://", 1)[0] in ("redis", "rediss"):
-        from lab.production.redis_ledger import RedisLedger
-
-        return RedisLedger(root, broker, claim_ttl_s)
-    return Ledger(root)

@@ -104,3 +104,10 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def make_ledger(root: Path, broker: str | None = None, claim_ttl_s: int = 300) -> Ledger:
+    """The ledger for a worker: claims and markers in Redis when the broker is Redis, else local files."""
+    if broker and broker.split("://", 1)[0] in ("redis", "rediss"):
+        return RedisLedger(root, broker, claim_ttl_s)
+    return Ledger(root)

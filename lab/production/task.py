@@ -20,8 +20,9 @@ from lab.experiments.privacy import hash_id
 from lab.library.events import RankEvent, _kind, parse_event
 from lab.library.variant import MAX_LEVEL
 from lab.production.choose import Choice, VariantChooser
-from lab.production.ledger import event_hash, make_ledger, now_iso
+from lab.production.ledger import event_hash, now_iso
 from lab.production.push import push
+from lab.production.redis_ledger import make_ledger
 from lab.production.settings import WorkerSettings
 from lab.production.store import OutputStore
 from lab.render.pipeline import render

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lab.cli import main
-from lab.production.ledger import make_ledger, read_jsonl
+from lab.production.ledger import read_jsonl
+from lab.production.redis_ledger import make_ledger
 from lab.render.encode import probe
 from tests.conftest import SENTINEL_NAME
 from tests.lab.production.conftest import rank_events, redis_done, worker_env, write_events
