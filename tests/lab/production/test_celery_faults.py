@@ -165,3 +165,17 @@ def test_two_workers_with_separate_folders_and_one_redis_render_each_event_once(
     videos = sorted(p.stem for h in homes for p in (h / "videos").glob("*.mp4"))
     assert videos == sorted(event_hash(e["event_id"]) for e in batch + more)
     assert os.path.exists(homes[1] / "production")  # machine B ran with its own ledger folder
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"HIGHLIGHT_LAB_WORKER_BACKEND": "nosuch"}, "unknown backend 'nosuch'"),
+    ({"HIGHLIGHT_LAB_WORKER_BACKEND": "wan", "HIGHLIGHT_LAB_WAN_MODEL": ""}, "backend wan: cannot run on this machine"),
+    ({"HIGHLIGHT_LAB_OUTPUT_URL": "memory://videos"}, "keeps nothing once the worker stops"),
+])
+def test_a_celery_worker_with_bad_settings_stops_before_taking_a_task(tmp_path, env, message):
+    """Checked once at start: before issue 17 such a worker took every event and dead-lettered it."""
+    full = {**os.environ, "PYTHONPATH": str(REPO), "HIGHLIGHT_LAB_HOME": str(tmp_path / "home"), **env}
+    proc = subprocess.run([sys.executable, "-m", "lab.cli", "worker", "--celery", "--broker",
+                           "redis://127.0.0.1:1/0"], env=full, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "home" / "production").exists()
