@@ -117,6 +117,7 @@ print("not killed", flush=True)
 STAGES = ("claimed", "rendered", "stored", "impression written", "done marked")
 
 
+@pytest.mark.slow
 def test_a_worker_killed_at_every_stage_of_an_event_leaves_one_video_and_one_impression(settings, redis_url,
                                                                                         tmp_path, celery_workers):
     env = worker_env(settings, redis_url, visibility_timeout=600)  # claims outlive the test: only repair frees them
@@ -140,6 +141,7 @@ def test_a_worker_killed_at_every_stage_of_an_event_leaves_one_video_and_one_imp
     assert "Traceback" not in "".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
 
 
+@pytest.mark.slow
 def test_two_workers_with_separate_folders_and_one_redis_render_each_event_once(settings, redis_url, tmp_path,
                                                                                 celery_workers):
     base = worker_env(settings, redis_url)
