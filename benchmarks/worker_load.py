@@ -5,7 +5,11 @@ Checks at the end of each mode: exactly one video and one impression per valid e
 dead letter (with its reason) per invalid event. Prints throughput (videos/s over the whole run) and the
 per-video service time (render + store + record, from the impression records) percentiles, side by side.
 
-    .venv/bin/python benchmarks/worker_load.py [--valid 1000] [--invalid 50] [--level 3] [--modes embedded celery]
+    .venv/bin/python benchmarks/worker_load.py [--valid 1000] [--invalid 50] [--level 3]
+        [--modes ceiling embedded celery]
+
+``ceiling`` renders the same valid events with ``render`` alone in a pool of the same size, in the same run:
+the worker's videos/s over it is the share the worker's own overhead leaves.
 """
 
 from __future__ import annotations
@@ -67,9 +71,10 @@ def warm(env: dict[str, str], level: int) -> None:
 
 
 def check(home: Path, env: dict[str, str], valid: int, invalid: int) -> dict:
-    from lab.production.ledger import Ledger, read_jsonl
+    from lab.production.ledger import read_jsonl
+    from lab.production.redis_ledger import make_ledger
 
-    ledger = Ledger(Path(env["HIGHLIGHT_LAB_HOME"]) / "production")
+    ledger = make_ledger(Path(env["HIGHLIGHT_LAB_HOME"]) / "production", env.get("HIGHLIGHT_LAB_BROKER"))
     ledger.repair()
     imps = read_jsonl(ledger.impressions_path)
     ids = [i["event_id"] for i in imps]
@@ -84,6 +89,47 @@ def check(home: Path, env: dict[str, str], valid: int, invalid: int) -> dict:
     q = statistics.quantiles(service, n=100, method="inclusive")
     result["service_s"] = {"p50": q[49], "p95": q[94], "p99": q[98]}
     return result
+
+
+def _render_one(args: tuple[str, str, int, str]) -> float:
+    from lab.library.events import parse_event
+    from lab.library.versions import VariantLibrary
+    from lab.render.pipeline import render
+
+    line, variant, level, out = args
+    t0 = time.perf_counter()
+    render(VariantLibrary(ROOT / "variants").load(variant), parse_event(line), Path(out), backend="motion",
+           level=level, extras=False)
+    return time.perf_counter() - t0
+
+
+def run_ceiling(lines: list[str], home: Path, level: int, workers: int) -> dict:
+    """The render-only ceiling: the same valid events rendered by ``render`` alone (no ledger, store, poster,
+    push), the three arms in turn, in a pool of the same size: what the worker could reach at most."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lab.library.events import parse_event
+
+    env = setup(home)
+    os.environ.update(env)
+    warm(env, level)
+    valid = []
+    for line in lines:
+        try:
+            parse_event(line)
+            valid.append(line)
+        except Exception:  # noqa: BLE001 (the invalid events are the worker's to dead-letter, not rendered here)
+            continue
+    arms = ("v1-fast-sprint", "v2-slow-motion", "v3-rival-ghost")
+    jobs = [(line, arms[n % 3], level, str(home / f"c{n % (4 * workers)}.mp4")) for n, line in enumerate(valid)]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        service = sorted(pool.map(_render_one, jobs, chunksize=4))
+    seconds = time.perf_counter() - t0
+    q = statistics.quantiles(service, n=100, method="inclusive")
+    return {"ok": True, "videos": len(valid), "impressions": 0, "distinct": 0, "dead_letters": 0,
+            "dead_with_reason": 0, "seconds": seconds, "videos_per_s": len(valid) / seconds,
+            "service_s": {"p50": q[49], "p95": q[94], "p99": q[98]}}
 
 
 def run_embedded(lines: list[str], home: Path, level: int, workers: int) -> dict:
@@ -136,14 +182,13 @@ def run_celery(lines: list[str], home: Path, level: int, valid: int, invalid: in
         celery_app.configure(broker)
         victim = start()
         start()
-        done_dir = Path(env["HIGHLIGHT_LAB_HOME"]) / "production" / "done"
-        dead_dir = Path(env["HIGHLIGHT_LAB_HOME"]) / "production" / "dead"
+        dead_log = Path(env["HIGHLIGHT_LAB_HOME"]) / "production" / "dead-letter.jsonl"
         t0 = time.perf_counter()
         celery_app.enqueue((line, f"load:{n}") for n, line in enumerate(lines, 1))
         killed_at = None
-        while True:
-            done = len(list(done_dir.glob("*.json"))) if done_dir.exists() else 0
-            dead = len(list(dead_dir.glob("*.json"))) if dead_dir.exists() else 0
+        while True:  # with a Redis broker the done markers are Redis keys
+            done = sum(1 for _ in client.scan_iter(match="highlight_lab:done:*", count=1000))
+            dead = len(dead_log.read_text().splitlines()) if dead_log.exists() else 0
             if killed_at is None and done >= valid // 3:
                 os.killpg(victim.pid, signal.SIGKILL)
                 victim.wait(10)
@@ -179,7 +224,9 @@ def main() -> None:
     parser.add_argument("--invalid", type=int, default=50)
     parser.add_argument("--level", type=int, default=3, help="degrade level (3: 360p, 2 s, no particles)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="embedded pool size")
-    parser.add_argument("--modes", nargs="+", default=["embedded", "celery"], choices=["embedded", "celery"])
+    parser.add_argument("--modes", nargs="+", default=["ceiling", "embedded", "celery"],
+                        choices=["ceiling", "embedded", "celery"],
+                        help="ceiling: render only, the same events and pool size (what the worker could reach)")
     args = parser.parse_args()
     lines = events(args.valid, args.invalid)
     print(f"load before: {os.getloadavg()}; {os.cpu_count()} cores; {args.valid} valid + {args.invalid} invalid "
@@ -187,15 +234,22 @@ def main() -> None:
     results = {}
     for mode in args.modes:
         with tempfile.TemporaryDirectory(prefix=f"worker-load-{mode}-") as tmp:
-            results[mode] = (run_embedded(lines, Path(tmp), args.level, args.workers) if mode == "embedded"
-                             else run_celery(lines, Path(tmp), args.level, args.valid, args.invalid))
+            run = {"ceiling": lambda: run_ceiling(lines, Path(tmp), args.level, args.workers),
+                   "embedded": lambda: run_embedded(lines, Path(tmp), args.level, args.workers),
+                   "celery": lambda: run_celery(lines, Path(tmp), args.level, args.valid, args.invalid)}[mode]
+            results[mode] = run()
         r = results[mode]
         print(f"{mode:9s} ok={r['ok']} videos={r['videos']} impressions={r['impressions']} distinct={r['distinct']} "
               f"dead={r['dead_letters']} ({r['dead_with_reason']} with reason) in {r['seconds']:.1f}s "
               f"= {r['videos_per_s']:.2f} videos/s; service p50/p95/p99 "
               + "/".join(f"{r['service_s'][k]:.3f}" for k in ("p50", "p95", "p99")) + " s"
               + (f"; worker killed after {r['killed_after']} videos" if "killed_after" in r else ""))
-    if len(results) == 2:
+    if "ceiling" in results:
+        for mode in ("embedded", "celery"):
+            if mode in results:
+                got, ceiling = results[mode]["videos_per_s"], results["ceiling"]["videos_per_s"]
+                print(f"{mode} / render-only ceiling: {got / ceiling:.2f} ({got:.2f} of {ceiling:.2f} videos/s)")
+    if "celery" in results and "embedded" in results:
         ratio = results["celery"]["videos_per_s"] / results["embedded"]["videos_per_s"]
         print(f"celery / embedded throughput: {ratio:.2f}")
     print(f"load after: {os.getloadavg()}")

@@ -10,6 +10,8 @@ from lab import config
 from lab.cli.common import _int_in, _print_json, add
 from lab.errors import LabError
 
+EXIT_FAULT = 1  # the machinery failed (store, push hook, model, ledger): nothing lost, run again once fixed
+
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Render rank events: in process (``--events``), sent to Celery (``--events --broker``), or a worker."""
@@ -32,11 +34,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         configure(broker)
         print(f"sent {enqueue(read_lines(args.events))} events to {broker}")
         return 0
-    from lab.production.embedded import run_batch
+    from lab.production.embedded import check_workers, run_batch
     from lab.production.settings import WorkerSettings
 
+    check_workers(args.workers)
     settings = WorkerSettings.from_env(output_url=args.out, backend=args.backend, level=args.level,
                                        webhook_url=args.webhook, variants_dir=args.dir.resolve())
+    settings.check()  # before any event is touched: a bad setting is fixed, never dead-lettered
     total = None if args.events == "-" else sum(1 for _ in read_lines(args.events))
     summary = run_batch(read_lines(args.events), settings, workers=args.workers, total=total,
                         progress=None if args.json else sys.stderr)
@@ -51,6 +55,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
               f"output {settings.output_url}; ledger {settings.state_dir}")
         for reason in summary.reasons:
             print(f"  {reason}")
+    if not summary.ok:
+        left = f" ({total - sum(summary.counts.values())} events not reached)" if total else ""
+        print(f"error: the run stopped on a fault{left}: {summary.stopped}. Nothing was dead-lettered for it: fix "
+              "it and run the same command again; it picks up every event not done.", file=sys.stderr)
+        return EXIT_FAULT
     return 0
 
 
@@ -65,7 +74,8 @@ def register(sub: Any) -> None:
     p.add_argument("--celery", action="store_true", help="start a Celery worker on the broker")
     p.add_argument("--concurrency", type=_int_in(1), default=1, help="processes of a Celery worker (default 1)")
     p.add_argument("--pool", choices=("prefork", "solo"), default="prefork", help="Celery pool (default prefork)")
-    p.add_argument("--workers", type=_int_in(1), help="processes of the embedded pool (default: one per core)")
+    p.add_argument("--workers", type=_int_in(1), help="processes of the embedded pool, at most one per core "
+                   "(default: one per core)")
     p.add_argument("--backend", choices=BACKENDS, help="background backend (default: $HIGHLIGHT_LAB_WORKER_BACKEND)")
     p.add_argument("--level", type=_int_in(0), help="fixed degrade level (default: chosen per render)")
     p.add_argument("--webhook", help="push hook URL (default: $HIGHLIGHT_LAB_WEBHOOK_URL)")

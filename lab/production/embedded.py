@@ -19,9 +19,10 @@ from typing import IO, Any
 
 from lab.errors import LabError
 from lab.production.settings import WorkerSettings
-from lab.production.task import RENDERED, EventTask, Outcome, RetryLater
+from lab.production.task import FAULT, PUSH_FAILED, RENDERED, EventTask, Outcome, RetryLater
 
 _TASK: EventTask | None = None
+FAULT_RETRIES = 3  # per event, with back-off; then the run stops and says what to fix
 
 
 def _init(settings: WorkerSettings) -> None:
@@ -30,15 +31,25 @@ def _init(settings: WorkerSettings) -> None:
 
 
 def _run(line: str, source: str) -> Outcome:
-    """Run one event in a pool process, retrying out-of-memory one level down after its back-off."""
+    """Run one event in a pool process: out-of-memory is retried one level down after its back-off, a fault
+    (store, push, model, ledger) at the same level with back-off, at most ``FAULT_RETRIES`` times; then the
+    event is left as it was (not dead-lettered) for the next run, and its outcome says what to fix."""
     assert _TASK is not None
-    level, attempt = None, 0
+    level, attempt, faults = None, 0, 0
+    t0 = time.perf_counter()
     while True:
         try:
             return _TASK.handle(line, source, level=level, attempt=attempt)
         except RetryLater as retry:
+            if retry.fault:
+                faults += 1
+                if faults > FAULT_RETRIES:
+                    status = PUSH_FAILED if retry.fault == "push" else FAULT
+                    return Outcome(status, "", time.perf_counter() - t0, reason=str(retry))
+            else:
+                level = retry.level
+            attempt = retry.attempt
             time.sleep(retry.countdown_s)
-            level, attempt = retry.level, retry.attempt
 
 
 @dataclass
@@ -49,6 +60,12 @@ class BatchSummary:
     workers: int = 1
     repaired: int = 0
     reasons: list[str] = field(default_factory=list)
+    stopped: str | None = None  # the fault that stopped the run: fix it and run again (nothing was lost)
+
+    @property
+    def ok(self) -> bool:
+        """No fault: every event was rendered, found done, or dead-lettered for its input."""
+        return self.stopped is None and not (self.counts[FAULT] or self.counts[PUSH_FAILED])
 
     @property
     def rendered(self) -> int:
@@ -68,6 +85,7 @@ class BatchSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"counts": dict(self.counts), "seconds": round(self.seconds, 3), "workers": self.workers,
                 "videos_per_s": round(self.videos_per_s, 3), "repaired_impressions": self.repaired,
+                "stopped": self.stopped,
                 "latency_s": {f"p{q}": round(self.percentile(q), 4) for q in (50, 95, 99)}}
 
 
@@ -95,10 +113,29 @@ def pool_size() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def check_workers(workers: int | None) -> int:
+    """The embedded pool's size: at most one process per core (a render keeps a core busy; more processes only
+    add memory and switching), at least one."""
+    cores = pool_size()
+    if workers is None:
+        return cores
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= cores:
+        raise LabError("--workers", f"{workers!r} render processes asked for; this machine has {cores} "
+                       f"core{'s' if cores != 1 else ''}",
+                       f"give a whole number from 1 to {cores} (a render keeps a core busy, so more processes are "
+                       "not faster), or leave it out for one per core")
+    return workers
+
+
 def run_batch(lines: Iterable[tuple[str, str]], settings: WorkerSettings, workers: int | None = None,
               total: int | None = None, progress: IO[str] | None = None) -> BatchSummary:
-    """Render every event line once; ``workers`` processes (default: one per core; 1 runs in this process)."""
-    workers = workers or pool_size()
+    """Render every event line once; ``workers`` processes (default: one per core; 1 runs in this process).
+
+    The settings are checked before any event is touched; the ledger is repaired first. A fault that outlasts
+    its retries stops the run (``summary.stopped``): the events after it are left for the next run.
+    """
+    workers = check_workers(workers)
+    settings.check()
     summary = BatchSummary(workers=workers)
     t0 = time.perf_counter()
     _init(settings)
@@ -110,16 +147,22 @@ def run_batch(lines: Iterable[tuple[str, str]], settings: WorkerSettings, worker
             summary.latencies.append(outcome.seconds)
         elif outcome.reason and len(summary.reasons) < 20:
             summary.reasons.append(f"{outcome.status}: {outcome.reason}")
+        if outcome.status in (FAULT, PUSH_FAILED) and summary.stopped is None:
+            summary.stopped = outcome.reason
         if progress is not None:
             _progress(progress, summary, total, time.perf_counter() - t0)
 
     if workers == 1:
         for line, source in lines:
+            if summary.stopped:
+                break
             account(_run(line, source))
     else:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(settings,)) as pool:
             pending: set[Future] = set()
             for line, source in lines:
+                if summary.stopped:
+                    break
                 if len(pending) >= 4 * workers:  # bounded: a million-line file is streamed, not loaded
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for f in finished:

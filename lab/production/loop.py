@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,10 @@ from lab import config
 from lab.errors import LabError
 from lab.experiments.spec import Experiment, ExperimentLibrary
 from lab.storage import atomic_write_text
+
+# Unicode categories refused inside an id or a name of a record: controls (newline, tab, NUL, ...), line and
+# paragraph separators, and format characters (bidirectional overrides, zero-width) that change how it reads.
+CONTROL = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 @dataclass
@@ -43,6 +47,9 @@ def _read(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise LabError(f"{path}:{number}", f"not valid JSON ({exc.msg})", "nothing was ingested") from None
+        except (ValueError, RecursionError):  # a number past Python's int-string limit, or nesting too deep
+            raise LabError(f"{path}:{number}", "holds a number too long to read or nesting too deep",
+                           "nothing was ingested") from None
         if not isinstance(row, dict):
             raise LabError(f"{path}:{number}", "must be a JSON object", "nothing was ingested")
         rows.append((number, row))
@@ -53,6 +60,11 @@ def _text(path: Path, number: int, row: dict[str, Any], name: str) -> str:
     value = row.get(name)
     if not isinstance(value, str) or not value:
         raise LabError(f"{path}:{number}", f"{name} is missing or not text", "nothing was ingested")
+    bad = next((i for i, ch in enumerate(value) if unicodedata.category(ch) in CONTROL), None)
+    if bad is not None:
+        raise LabError(f"{path}:{number}", f"{name} holds the control character U+{ord(value[bad]):04X} at "
+                       f"position {bad + 1}", "ids are plain text (a newline or a tab is never part of one); "
+                       "nothing was ingested")
     return value
 
 
@@ -65,7 +77,11 @@ def _time(path: Path, number: int, value: str, name: str) -> dt.datetime:
 
 
 def join(exp: Experiment, impressions: Path, clicks: Path, out_dir: Path | None = None) -> JoinResult:
-    """Per-user events of ``exp`` from impression and click records, written (content-named) as CSV."""
+    """Per-user events of ``exp`` from impression and click records, written (content-named) as JSON lines.
+
+    Each value goes from a JSON record into a JSON record (``json.dumps``), never through delimited text, so
+    no value can become a row, a column or a delimiter; ids with control characters are refused with their line.
+    """
     shown: dict[str, dict[str, Any]] = {}
     notices: list[str] = []
     other = dup_impressions = 0
@@ -105,14 +121,14 @@ def join(exp: Experiment, impressions: Path, clicks: Path, out_dir: Path | None 
         notices.append(f"{duplicates} duplicate click(s): counted once")
     if not shown:
         raise LabError(str(impressions), f"holds no impressions of experiment {exp.key}", "nothing was ingested")
-    buf = io.StringIO()
-    buf.write("user_id,variant,timestamp,clicked\n")
+    lines = []
     for event_id, row in sorted(shown.items(), key=lambda kv: kv[1]["time"]):
         stamp = dt.datetime.fromisoformat(row["time"]).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        buf.write(f"{row['user_id']},{row['arm']},{stamp},{int(event_id in clicked)}\n")
-    text = buf.getvalue()
+        lines.append(json.dumps({"user_id": row["user_id"], "variant": row["arm"], "timestamp": stamp,
+                                 "clicked": int(event_id in clicked)}, ensure_ascii=False) + "\n")
+    text = "".join(lines)
     folder = Path(out_dir or config.production_dir() / "joined" / exp.key)
-    path = folder / f"events-{hashlib.sha256(text.encode()).hexdigest()[:16]}.csv"
+    path = folder / f"events-{hashlib.sha256(text.encode()).hexdigest()[:16]}.jsonl"
     atomic_write_text(path, text)
     return JoinResult(path, len(shown), len(clicked), notices)
 

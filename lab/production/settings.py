@@ -1,4 +1,6 @@
-"""What one worker runs with, read once from ``lab.config`` (explicit values first, then the environment)."""
+"""What one worker runs with, read once from ``lab.config`` (explicit values first, then the environment), and
+checked once at start (``check``), before any event is touched: a bad setting is a fault to fix, never a
+reason to dead-letter an event."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lab import config
+from lab.errors import LabError
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class WorkerSettings:
     push_retries: int = config.DEFAULT_PUSH_RETRIES
     render_retries: int = config.DEFAULT_RENDER_RETRIES
     retry_backoff_s: float = 1.0
+    broker: str | None = None  # a Redis broker holds the ledger's claims and markers (lab.production.redis_ledger)
+    claim_ttl_s: int = config.DEFAULT_VISIBILITY_TIMEOUT_S
 
     @classmethod
     def from_env(cls, **overrides: object) -> WorkerSettings:
@@ -31,5 +36,31 @@ class WorkerSettings:
                    variants_dir=config.variants_dir().resolve(), experiments_dir=config.experiments_dir().resolve(),
                    backend=config.worker_backend(), level=config.worker_level(), webhook_url=config.webhook_url(),
                    push_timeout_s=config.push_timeout_s(), push_retries=config.push_retries(),
-                   render_retries=config.render_retries())
+                   render_retries=config.render_retries(), broker=config.broker_url(),
+                   claim_ttl_s=config.visibility_timeout_s())
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+    def check(self) -> None:
+        """Refuse settings no event could render with, before any event is touched (``LabError`` says what to fix).
+
+        The backend must be one the table knows and can run here (``wan`` without weights is refused), the level
+        a whole number from 0, the store one that keeps what it is given, the webhook an http(s) URL.
+        """
+        from lab.production.push import check_url
+        from lab.production.store import OutputStore
+        from lab.render.backends import availability, spec
+
+        if self.backend != "auto":
+            spec(self.backend)  # an unknown name: "use one of ..."
+            reason = availability()[self.backend]
+            if reason is not None:
+                raise LabError(f"backend {self.backend}", f"cannot run on this machine: {reason}",
+                               "fix that, or choose another backend (--backend / HIGHLIGHT_LAB_WORKER_BACKEND)")
+        if self.level is not None and (isinstance(self.level, bool) or not isinstance(self.level, int)
+                                       or not 0 <= self.level <= 99):
+            raise LabError("level", f"{self.level!r} is not a degrade level", "give a whole number from 0 to 99")
+        OutputStore(self.output_url)  # refuses a store that cannot persist, or one whose package is missing
+        if self.webhook_url:
+            check_url(self.webhook_url)
+        if not self.variants_dir.is_dir():
+            raise LabError(str(self.variants_dir), "no such variants folder", "set HIGHLIGHT_LAB_VARIANTS")

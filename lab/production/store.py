@@ -10,11 +10,14 @@ import re
 import shutil
 from pathlib import Path
 
-from lab.errors import LabError
+from lab.errors import LabError, excerpt
 from lab.storage import atomic_path
 
 # A stored object's name: the event hash plus a fixed suffix, nothing from the input.
 NAME_RE = re.compile(r"[0-9a-f]{24}\.(mp4|poster\.png)")
+# fsspec file systems that keep nothing after the process ends: the videos would vanish while the impressions
+# point at them
+NOT_PERSISTENT = frozenset({"memory"})
 
 
 class OutputStore:
@@ -33,8 +36,12 @@ class OutputStore:
 
                 self.fs, self.root_path = url_to_fs(url)
             except (ImportError, ValueError) as exc:
-                raise LabError("output store", f"cannot open {url!r}: {exc}",
+                raise LabError("output store", f"cannot open {excerpt(url)}: {exc}",
                                "give a local folder or an fsspec URL whose package is installed") from None
+            protocols = {self.fs.protocol} if isinstance(self.fs.protocol, str) else set(self.fs.protocol)
+            if protocols & NOT_PERSISTENT:
+                raise LabError("output store", f"{excerpt(url)} keeps nothing once the worker stops",
+                               "give a folder or a store that persists (s3://, gs://, file://)")
 
     def location(self, name: str) -> str:
         """The URL a stored object is fetched from (what the push hook sends)."""

@@ -84,7 +84,8 @@ class RenderOptions:
     backend without CUDA) is used only with a name. ``level`` None chooses one from the GPU's free memory
     (``free_memory`` overrides the reading) and ``latency_budget_s``. ``progress(done, total)`` gets each
     denoising step of a model background made now, then each composited frame. ``extras`` writes the poster and
-    the contact sheet beside the video.
+    the contact sheet beside the video; ``poster`` (default: ``extras``) only the poster: the end card's frame,
+    kept in memory while encoding (the production worker's thumbnail, with no MP4 read back).
     """
 
     backend: str | Backend = "auto"
@@ -97,6 +98,11 @@ class RenderOptions:
     progress: Callable[[int, int], None] | None = None
     free_memory: int | None = None
     device: str | None = None
+    poster: bool | None = None
+
+    @property
+    def want_poster(self) -> bool:
+        return self.extras if self.poster is None else self.poster
 
     @property
     def library_root(self) -> Path:
@@ -149,10 +155,9 @@ def render(variant: Variant, event: RankEvent, out: Path | str, options: RenderO
     count, sampled, sample_at, audio = _encode(variant, comp, bg.plan.size, out, options)
     timings["composite_encode_s"] = time.perf_counter() - t2
     # 6. The extras: the poster (a frame of the video itself) and the contact sheet.
-    poster_path = sheet_path = None
+    t3 = time.perf_counter()
+    poster_path, sheet_path = _extras(comp.poster_index, sampled, sample_at, bg.plan.size, out, options)
     if options.extras:
-        t3 = time.perf_counter()
-        poster_path, sheet_path = _extras(comp.poster_index, sampled, sample_at, bg.plan.size, out)
         timings["extras_s"] = time.perf_counter() - t3
     # 7. The sidecar: what was made, how and from what (no personal data beyond the event's public fields).
     active, plan, entry, size = bg.backend, bg.plan, bg.entry, bg.plan.size
@@ -273,7 +278,7 @@ def _encode(variant: Variant, comp: Compositor, size: Any, out: Path, options: R
         nonlocal encodes
         encodes += 1
         for f, frame in enumerate(comp.frames()):
-            if f in sample_at or (options.extras and f == comp.poster_index):
+            if f in sample_at or (options.want_poster and f == comp.poster_index):
                 sampled[f] = frame
             if progress is not None and encodes == 1:  # the CPU's share of a render: a motion render is all frames
                 progress(f + 1, size.frames)
@@ -287,14 +292,17 @@ def _encode(variant: Variant, comp: Compositor, size: Any, out: Path, options: R
     return count, sampled, sorted(sample_at), audio
 
 
-def _extras(poster_index: int, sampled: dict[int, np.ndarray], sample_at: list[int], size: Any, out: Path
-            ) -> tuple[Path, Path]:
-    poster_path = out.with_suffix(".poster.png")
-    poster = sampled[poster_index]  # the end card, settled: a frame of the video itself
-    Image.fromarray(yuv420_to_rgb(poster, size.height, size.width)).save(poster_path, compress_level=1)
-    sheet_path = out.with_suffix(".contact.png")
-    contact_sheet([sampled[i] for i in sample_at], size.width, size.height, sheet_path, numbers=sample_at,
-                  fps=size.fps)
+def _extras(poster_index: int, sampled: dict[int, np.ndarray], sample_at: list[int], size: Any, out: Path,
+            options: RenderOptions) -> tuple[Path | None, Path | None]:
+    poster_path = sheet_path = None
+    if options.want_poster:
+        poster_path = out.with_suffix(".poster.png")
+        poster = sampled[poster_index]  # the end card, settled: a frame of the video itself
+        Image.fromarray(yuv420_to_rgb(poster, size.height, size.width)).save(poster_path, compress_level=1)
+    if options.extras:
+        sheet_path = out.with_suffix(".contact.png")
+        contact_sheet([sampled[i] for i in sample_at], size.width, size.height, sheet_path, numbers=sample_at,
+                      fps=size.fps)
     return poster_path, sheet_path
 
 

@@ -127,6 +127,17 @@ def redis_url(tmp_path):
             proc.wait(5)
 
 
+def redis_done(url: str) -> int:
+    """How many events the Redis ledger holds as done (its ``done`` markers)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
+    try:
+        return sum(1 for _ in client.scan_iter(match="highlight_lab:done:*", count=1000))
+    finally:
+        client.close()
+
+
 def worker_env(settings: WorkerSettings, broker: str, visibility_timeout: int = 8) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"PYTHONPATH": str(REPO), "HIGHLIGHT_LAB_BROKER": broker,
@@ -144,7 +155,7 @@ class Workers:
         self.env, self.log_dir, self.procs = env, log_dir, []
 
     def start(self) -> subprocess.Popen:
-        log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")
+        log = open(self.log_dir / f"worker-{len(list(self.log_dir.glob('worker-*.log')))}.log", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "lab.cli", "worker", "--celery", "--pool", "solo"],
                                 env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)

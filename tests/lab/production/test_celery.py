@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from lab.cli import main
-from lab.production.ledger import Ledger, read_jsonl
+from lab.production.ledger import read_jsonl
+from lab.production.redis_ledger import make_ledger
 from lab.render.encode import probe
 from tests.conftest import SENTINEL_NAME
-from tests.lab.production.conftest import rank_events, worker_env, write_events
+from tests.lab.production.conftest import rank_events, redis_done, worker_env, write_events
 
 pytest.importorskip("celery")
 
@@ -37,8 +38,8 @@ def test_two_celery_workers_one_killed_mid_run_lose_nothing_and_duplicate_nothin
     path = write_events(tmp_path / "events.jsonl", valid + valid[:5], extra_lines=tuple(invalid))
     workers = celery_workers(worker_env(settings, redis_url, visibility_timeout=6))
     first, _ = workers.start(), workers.start()
-    ledger = Ledger(settings.state_dir)
-    done = lambda: len(list((ledger.root / "done").glob("*.json")))  # noqa: E731
+    ledger = make_ledger(settings.state_dir, redis_url)
+    done = lambda: redis_done(redis_url)  # noqa: E731  (with a Redis broker the done markers live in Redis)
 
     assert main(["worker", "--events", str(path), "--broker", redis_url]) == 0
     assert f"sent 60 events to {redis_url}" in capsys.readouterr().out

@@ -41,9 +41,54 @@ def test_join_counts_orphan_and_duplicate_clicks_in_notices(lab_env, tmp_path):
     assert j.notices == ["1 impression(s) belong to another experiment or to none: left out",
                          "1 duplicate impression record(s): counted once",
                          f"1 click(s) with no impression in {KEY}: left out", "1 duplicate click(s): counted once"]
-    lines = j.path.read_text().splitlines()
-    assert lines[0] == "user_id,variant,timestamp,clicked" and sorted(lines[1:]) == [
-        "h1,v3-rival-ghost,2026-11-27 08:00:00.000000,1", "h2,v3-rival-ghost,2026-11-27 08:00:00.000000,0"]
+    rows = [json.loads(line) for line in j.path.read_text().splitlines()]
+    assert j.path.suffix == ".jsonl" and sorted(rows, key=lambda r: r["user_id"]) == [
+        {"user_id": "h1", "variant": "v3-rival-ghost", "timestamp": "2026-11-27 08:00:00.000000", "clicked": 1},
+        {"user_id": "h2", "variant": "v3-rival-ghost", "timestamp": "2026-11-27 08:00:00.000000", "clicked": 0}]
+
+
+INJECTED = "h0,v1-fast-sprint,2026-11-10 10:00:00,0\n" + "".join(
+    f"inj{i},v3-rival-ghost,2026-11-10 10:00:00,1\n" for i in range(200))
+
+
+def test_ingest_refuses_a_user_id_with_control_characters_and_fabricates_no_clicks(lab_env, tmp_path, capsys):
+    """Issue 17 (4): a user_id holding newlines and commas once became 200 rows of clicks that never happened."""
+    imps = [_impression(f"ev{i}", arm=("v1-fast-sprint", "v2-slow-motion", "v3-rival-ghost")[i % 3], user=f"h{i}")
+            for i in range(30)]
+    clean = _jsonl(tmp_path / "clean.jsonl", imps)
+    imps[7]["user_id"] = INJECTED
+    poisoned = _jsonl(tmp_path / "imp.jsonl", imps)
+    clicks = _jsonl(tmp_path / "clicks.jsonl", [{"event_id": "ev1", "clicked_at": "2026-11-27T08:00:05+00:00"}])
+    args = ["outcomes", "ingest", "--experiment", KEY, "--experiments", str(lab_env.root), "--clicks", str(clicks)]
+    assert main([*args, "--impressions", str(poisoned)]) == 2
+    err = capsys.readouterr().err
+    assert "imp.jsonl:8: user_id holds the control character U+000A at position 40" in err
+    assert "nothing was ingested" in err and "inj0" not in err
+    assert not OutcomeStore(KEY).manifest()
+    for bad in ("a\tb", "a\rb", "a\u2028b", "a\u202eb", "a\x00b"):  # tab, CR, line separator, bidi, NUL
+        imps[7]["user_id"] = bad
+        with pytest.raises(LabError, match=r"imp.jsonl:8: user_id holds the control character"):
+            join(lab_env.load(KEY), _jsonl(tmp_path / "imp.jsonl", imps), clicks)
+
+    # commas and quotes are data: they reach the store as one value of one row
+    imps[7]["user_id"] = 'h7,"v3-rival-ghost",1'
+    j = join(lab_env.load(KEY), _jsonl(tmp_path / "quoted.jsonl", imps), clicks, out_dir=tmp_path / "joined")
+    rows = [json.loads(line) for line in j.path.read_text().splitlines()]
+    assert len(rows) == 30 and sum(r["clicked"] for r in rows) == 1
+    assert [r["user_id"] for r in rows].count('h7,"v3-rival-ghost",1') == 1
+    assert main([*args, "--impressions", str(clean)]) == 0
+    result, _ = analyze_experiment(lab_env.load(KEY), OutcomeStore(KEY))
+    assert sum(v.impressions for v in result.variants) == 30 and sum(v.clicks for v in result.variants) == 1
+
+
+def test_a_poison_number_in_an_impression_or_click_is_refused_with_its_line(lab_env, tmp_path):
+    """Issue 17 (1): a 5000-digit number raised ValueError out of the clicks join."""
+    imps = _jsonl(tmp_path / "imp.jsonl", [_impression("a")])
+    clicks = tmp_path / "clicks.jsonl"
+    clicks.write_text('{"event_id": "a", "clicked_at": "2026-11-27T08:00:05+00:00"}\n'
+                      '{"event_id": "a", "n": ' + "9" * 5000 + "}\n")
+    with pytest.raises(LabError, match=r"clicks.jsonl:2: holds a number too long to read"):
+        join(lab_env.load(KEY), imps, clicks)
 
 
 def test_join_refuses_bad_records_with_the_line(lab_env, tmp_path):

@@ -19,6 +19,7 @@ from lab.errors import LabError
 from lab.experiments.export import make_bundle
 from lab.experiments.privacy import hash_id
 from lab.library.versions import VariantLibrary
+from lab.production import embedded
 from lab.production.embedded import read_lines, run_batch
 from lab.production.ledger import Ledger, event_hash, read_jsonl
 from lab.production.store import OutputStore
@@ -128,7 +129,7 @@ def test_a_claim_held_by_a_killed_process_is_free_again(tmp_path):
             proc.wait(10)
 
 
-def test_push_is_retried_and_a_dead_hook_is_dead_lettered_without_rerendering(settings, tmp_path, webhook):
+def test_push_is_retried_and_a_dead_hook_is_retried_next_run_without_rerendering(settings, tmp_path, webhook):
     flaky = webhook(fail_first=2)
     s = settings.__class__(**{**settings.__dict__, "webhook_url": flaky.url, "push_retries": 3,
                               "push_timeout_s": 2.0})
@@ -147,28 +148,37 @@ def test_push_is_retried_and_a_dead_hook_is_dead_lettered_without_rerendering(se
                         "state_dir": tmp_path / "state2", "output_url": str(tmp_path / "videos2")})
     one = write_events(tmp_path / "one.jsonl", rank_events(1, prefix="down"))
     first = run_batch(read_lines(one), s2, workers=1)
-    assert first.counts["push_failed"] == 1 and down.attempts == 2
-    dead = read_jsonl(Ledger(s2.state_dir).dead_letter_path)
-    assert len(dead) == 1 and dead[0]["stage"] == "push" and "HTTP 503" in dead[0]["reason"]
+    # a push hook that is down is a fault: retried with back-off, never dead-lettered, and the run says so
+    assert first.counts["push_failed"] == 1 and not first.ok and "HTTP 503" in first.stopped
+    assert down.attempts == 2 * (embedded.FAULT_RETRIES + 1)
+    assert not read_jsonl(Ledger(s2.state_dir).dead_letter_path)
     video = next(Path(s2.output_url).glob("*.mp4"))
     mtime = video.stat().st_mtime_ns
+    down.fail_first = 0  # the hook is back: the next run pushes the stored video, rendering nothing
     again = run_batch(read_lines(one), s2, workers=1)
-    assert again.counts["duplicate"] == 1 and video.stat().st_mtime_ns == mtime and down.attempts == 2
+    assert again.ok and again.counts["duplicate"] == 1 and video.stat().st_mtime_ns == mtime
+    assert [r["event_id"] for r in down.received] == ["down-0"]
+    assert run_batch(read_lines(one), s2, workers=1).counts["duplicate"] == 1 and len(down.received) == 1
 
 
-def test_fsspec_output_store(settings, tmp_path):
-    fsspec = pytest.importorskip("fsspec")
-    s = settings.__class__(**{**settings.__dict__, "output_url": "memory://highlight-test/videos"})
-    run_batch(read_lines(write_events(tmp_path / "e.jsonl", rank_events(1, prefix="mem"))), s, workers=1)
-    fs = fsspec.filesystem("memory")
+def test_fsspec_output_store_and_one_that_cannot_persist_is_refused(settings, tmp_path):
+    pytest.importorskip("fsspec")
+    url = f"local://{tmp_path / 'fsspec-videos'}"  # the fsspec path (not the local-folder one), persisted on disk
+    (tmp_path / "fsspec-videos").mkdir()
+    s = settings.__class__(**{**settings.__dict__, "output_url": url})
+    assert run_batch(read_lines(write_events(tmp_path / "e.jsonl", rank_events(1, prefix="mem"))), s, workers=1).ok
     key = event_hash("mem-0")
-    data = fs.cat(f"/highlight-test/videos/{key}.mp4")
-    (tmp_path / "copy.mp4").write_bytes(data)
-    assert probe(tmp_path / "copy.mp4")["frames"] == 49
+    assert probe(tmp_path / "fsspec-videos" / f"{key}.mp4")["frames"] == 49
     imp = read_jsonl(Ledger(s.state_dir).impressions_path)[0]
-    assert imp["video"] == f"memory://highlight-test/videos/{key}.mp4"
+    assert imp["video"] == f"{url}/{key}.mp4"
     with pytest.raises(LabError, match="refused object name"):
-        OutputStore(str(tmp_path)).put(tmp_path / "copy.mp4", "../escape.mp4")
+        OutputStore(str(tmp_path)).put(tmp_path / "fsspec-videos" / f"{key}.mp4", "../escape.mp4")
+    # Issue 17 (2): memory:// kept the videos only as long as the process, while impressions pointed at them
+    gone = settings.__class__(**{**settings.__dict__, "output_url": "memory://highlight-test/videos",
+                                 "state_dir": tmp_path / "state-mem"})
+    with pytest.raises(LabError, match="keeps nothing once the worker stops"):
+        run_batch(read_lines(tmp_path / "e.jsonl"), gone, workers=1)
+    assert not (tmp_path / "state-mem").exists()  # refused before any event was touched
 
 
 def test_cli_worker_embedded_with_a_summary(settings, tmp_path, capsys, monkeypatch):
