@@ -64,16 +64,23 @@ class ExperimentHandlers:
 
     @staticmethod
     def runs_markdown(key: str) -> str:
-        """The MLflow runs of an experiment, each with its run link (relative to the tracking server)."""
-        mlflow = tracking.configure()
+        """The MLflow runs of an experiment, each with its run link (relative to the tracking server); a server
+        that does not answer is said in one line, and the rest of the overview still shows."""
         try:
-            runs = mlflow.search_runs(experiment_names=[tracking.experiment_name(key)], max_results=12,
-                                      order_by=["start_time DESC"])
-        except mlflow.exceptions.MlflowException:
-            return "MLflow: no runs yet."
-        if runs.empty:
-            return "MLflow: no runs yet."
-        exp_id = tracking.experiment_id(key)
+            with tracking.reachable():
+                mlflow = tracking.configure()
+                try:
+                    runs = mlflow.search_runs(experiment_names=[tracking.experiment_name(key)], max_results=12,
+                                              order_by=["start_time DESC"])
+                except mlflow.exceptions.MlflowException as exc:
+                    if tracking.no_answer(exc):
+                        raise
+                    return "MLflow: no runs yet."
+                if runs.empty:
+                    return "MLflow: no runs yet."
+                exp_id = tracking.experiment_id(key)
+        except tracking.MlflowUnavailable as exc:
+            return f"MLflow runs: {text(str(exc))}."
         server = config.tracking_uri()
         linked = re.match(r"https?://", server) is not None  # a file or SQLite store has no pages to link to
         lines = [f"**MLflow runs** (experiment `{tracking.experiment_name(key)}`"

@@ -345,3 +345,22 @@ def test_live_check_puts_ranges_and_empty_fields_beside_the_field_in_user_words(
     assert out["err-cta-en"] and "cta.en" not in out["err-cta-en"]
     out = page.call("check", **{"cta-en": "Go", "old-rank": 3, "new-rank": 5})
     assert "smaller number than the old rank" in out["err-event"] and "Rank_up" not in out["err-event"]
+
+
+def test_a_half_alive_mlflow_is_one_line_in_the_tab_and_the_overview_still_shows(app, monkeypatch):
+    """Finding 11: MLflow answers /health but hangs its API. The overview shows with one line for its runs, and
+    an action that needs MLflow says so in the tab's message area, never a traceback."""
+    from lab import config
+    from tests.conftest import half_alive_server
+
+    page, _ = app
+    monkeypatch.setenv(config.ENV_MLFLOW_TIMEOUT, "2")
+    monkeypatch.setenv(config.ENV_MLFLOW_RETRIES, "0")
+    with half_alive_server() as (url, _calls):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        line = f"MLflow at {url} is not answering"
+        shown = page.call("experiment", **{"exp-key": KEY})
+        assert f"MLflow runs: {line}" in shown["exp-overview"] and "Planned sample" in shown["exp-overview"]
+        back = page.call("rollback", **{"exp-key": KEY})
+        msg = back["ship-msg"].strip()
+        assert msg == f"⚠ {line}. Nothing local was lost; run the command again when it is back."
