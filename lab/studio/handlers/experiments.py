@@ -209,11 +209,16 @@ class ExperimentHandlers:
         segs = self.segment_rows(result)
         guards = [[g.metric, g.variant, f"{g.rate:.2%}", f"{g.control_rate:.2%}", fmt(g.p_value_adjusted, ".3g"),
                    "worse" if g.worse else "ok"] for g in result.guardrails]
+        measured = {g.metric for g in result.guardrails}
+        guards += [[g, "all arms", "", "", "", "not measured in this data"]
+                   for g in exp.guardrails if g not in measured]
+        if not segs and exp.segments:
+            segs = [[f"{', '.join(exp.segments)}: not in this data", "", "", ""]]
         report = config.data_dir() / "reports" / f"{key}-{done.run_id[:12] or 'latest'}.html"
         atomic_write_text(report, done.report_html)
         run = (f"Logged as MLflow run `{done.run_id}` in experiment `{tracking.experiment_name(key)}`." if record
                else "Read on opening the page (not logged); press **Analyse** to record it as an MLflow run.")
-        names = sorted({row[0] for row in segs})
+        names = sorted({c.segment for c in result.segments if c.segment})
         return {"decision": md, "srm_banner": srm, "plan_banner": plan_md, "ctr_plot": ctr_figure(result),
                 "lift_plot": lift_over_time_figure(result, done.data.daily),
                 "ctr_table": {"headers": list(shown["variants"].columns), "data": [list(r) for r in

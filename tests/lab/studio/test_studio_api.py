@@ -15,6 +15,7 @@ from lab.experiments.spec import ExperimentLibrary
 from lab.library.schema import with_changes
 from lab.library.versions import VariantLibrary
 from lab.render.encode import probe
+from lab.studio.handlers import ALL_SEGMENTS
 from tests.conftest import REPO, free_port
 
 KEY = workflow.DEMO_KEY
@@ -205,6 +206,11 @@ def test_analysis_and_ship_then_roll_back(app):
                                             filter_string=f"tags.`{tracking.KIND}` = 'analysis'")
     assert any(r in out["analysis-run"] for r in runs["run_id"])
     assert out["srm-banner"] in ("", None)
+    # Finding 11: the seed's declared guardrail and segment are filled in from the simulated data.
+    assert {(r[0], r[1]) for r in rows(out["guardrails-table"])} == {("dismissals", "v2-slow-motion"),
+                                                                     ("dismissals", "v3-rival-ghost")}
+    assert {r[0] for r in rows(out["segments-table"])} == {"ios", "android"}
+    assert page.raw["segment-pick"]["choices"] == [[c, c] for c in ("all segments", "android", "ios")]
     report = Path(out["report-file"]).read_text(encoding="utf-8")
     assert "<html" in report.lower() and KEY in report
 
@@ -331,6 +337,7 @@ def test_picking_another_experiment_recomputes_its_decision_and_a_draft_is_not_e
     assert shown["decision"].startswith("### srm-test:") and "v3-rival-ghost" not in shown["decision"]
     assert "Sample ratio mismatch" in shown["srm-banner"] and "srm-test" in shown["analysis-exp"]
     assert [r[0] for r in rows(shown["ctr-table"])] == ["v1-fast-sprint", "v2-slow-motion"]
+    assert rows(shown["guardrails-table"]) == []  # none declared
 
 
 def test_live_check_puts_ranges_and_empty_fields_beside_the_field_in_user_words(app):
@@ -364,3 +371,19 @@ def test_a_half_alive_mlflow_is_one_line_in_the_tab_and_the_overview_still_shows
         back = page.call("rollback", **{"exp-key": KEY})
         msg = back["ship-msg"].strip()
         assert msg == f"⚠ {line}. Nothing local was lost; run the command again when it is back."
+
+
+def test_a_declared_guardrail_or_segment_missing_from_the_data_says_so(lab_env, tmp_path):
+    """Counts without a dismissals or platform column: the tables say what is not in the data, not nothing."""
+    from lab.experiments.outcomes import OutcomeStore
+    from lab.studio.handlers import Handlers
+
+    counts = tmp_path / "counts.csv"
+    counts.write_text("variant,impressions,clicks\nv1-fast-sprint,7000,1610\nv2-slow-motion,7000,2170\n"
+                      "v3-rival-ghost,7000,2660\n")
+    OutcomeStore(KEY).ingest(lab_env.load(KEY), counts)
+    h = Handlers.from_config(LabConfig(variants_dir=REPO / "variants", experiments_dir=lab_env.root))
+    out = h.analyse(KEY, record=False)
+    assert out["guardrails_table"] == [["dismissals", "all arms", "", "", "", "not measured in this data"]]
+    assert out["segments_table"] == [["platform: not in this data", "", "", ""]]
+    assert out["segment_pick"]["choices"] == [ALL_SEGMENTS]
