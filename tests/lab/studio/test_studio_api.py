@@ -387,3 +387,25 @@ def test_a_declared_guardrail_or_segment_missing_from_the_data_says_so(lab_env, 
     assert out["guardrails_table"] == [["dismissals", "all arms", "", "", "", "not measured in this data"]]
     assert out["segments_table"] == [["platform: not in this data", "", "", ""]]
     assert out["segment_pick"]["choices"] == [ALL_SEGMENTS]
+
+
+def test_the_frame_strip_follows_the_motion_knobs_and_they_save_as_motion_overrides(app):
+    """The Design tab's frame strip is the beat sheet of the form on screen: a motion knob changes it, a knob out
+    of range is an error beside it (and no strip), and a saved knob is the variant's ``motion:`` override."""
+    from PIL import Image, ImageChops
+
+    page, cfg = app
+    page.call("load_variant", variant="v2-slow-motion")
+    first = Image.open(page.call("strip", orientation="landscape")["frame-strip"]).convert("RGB")
+    assert first.width > first.height  # four landscape beats to a row
+    moved = Image.open(page.call("strip", **{"motion-impact-s": 0.6, "motion-shake": 20})["frame-strip"]).convert("RGB")
+    assert moved.size == first.size and ImageChops.difference(first, moved).getbbox() is not None
+    portrait = Image.open(page.call("strip", orientation="portrait")["frame-strip"])
+    assert portrait.height > first.height
+    bad = page.call("check", **{"motion-impact-s": 9})
+    assert "between 0.5 and 2" in bad["err-motion-impact-s"]
+    assert page.call("strip", **{"motion-impact-s": 9})["frame-strip"] is None
+    page.call("strip", orientation="landscape", **{"motion-impact-s": 0.6})
+    page.call("save", author="dana", note="earlier impact")
+    saved = VariantLibrary(cfg.variants_dir).load("v2-slow-motion").to_dict()["motion"]
+    assert saved == {"impact_s": 0.6, "shake": 20.0}
