@@ -163,6 +163,18 @@ LOADED_OUT = (*LOADED, "size", "conflict_row", "history_picks", "diff_old", "dif
 FORM_IN = ("variant", "size", *FORM_FIELDS, *EVENT)
 
 
+def wire_strip(ui: Ui, h: Any, demo: gr.Blocks, live: dict[str, Any]) -> None:
+    """The frame strip follows the picture's knobs (and the variant picked), the last change's strip shown."""
+    def strip(v: dict[str, Any]) -> Any:
+        if not v["variant"]:
+            return gr.skip()
+        return h.strip(v["variant"], form_of(v), event_of(v), v["orientation"], size=v["size"])
+
+    ui.on([demo.load, ui["variant"].change, *(ui[n].change for n in STRIP_FIELDS)], strip,
+          ("variant", "orientation", "size", *FORM_FIELDS, *EVENT), ("strip",), "design_msg", api_name="strip",
+          **{**live, "trigger_mode": "always_last"})
+
+
 def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, Any], live: dict[str, Any],
          hidden: dict[str, Any]) -> None:
     def load_variant(v: dict[str, Any]) -> Any:
@@ -198,14 +210,7 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
         label = forms.size_label(w, hgt)
         return {"size": Choices(choices, label if label in choices else choices[0])}
 
-    def strip(v: dict[str, Any]) -> Any:
-        if not v["variant"]:
-            return gr.skip()
-        return h.strip(v["variant"], form_of(v), event_of(v), v["orientation"], size=v["size"])
-
-    ui.on([demo.load, ui["variant"].change, *(ui[n].change for n in STRIP_FIELDS)], strip,
-          ("variant", "orientation", "size", *FORM_FIELDS, *EVENT), ("strip",), "design_msg", api_name="strip",
-          **{**live, "trigger_mode": "always_last"})
+    wire_strip(ui, h, demo, live)
 
     ui.on(ui["orientation"].input, pick_orientation, ("orientation", "size"), ("size",), **live)
     ui.on(ui["backend"].change, lambda v: {"render_btn": Visible(v["backend"] not in MODEL_BACKENDS),

@@ -409,3 +409,63 @@ def test_the_frame_strip_follows_the_motion_knobs_and_they_save_as_motion_overri
     page.call("save", author="dana", note="earlier impact")
     saved = VariantLibrary(cfg.variants_dir).load("v2-slow-motion").to_dict()["motion"]
     assert saved == {"impact_s": 0.6, "shake": 20.0}
+
+
+def test_cancel_stops_the_render_itself_and_keeps_no_video(tmp_path, monkeypatch):
+    """Finding 7 (server side): Cancel stops the render at its next progress step; the frames stop coming and
+    no video is written. Without a cancel the same render runs to its last frame and writes one."""
+    from lab.studio import forms
+    from lab.studio.common import CANCELS, RenderCancelled, RenderSteps
+    from lab.studio.handlers import Handlers
+
+    monkeypatch.setenv("HIGHLIGHT_LAB_HOME", str(tmp_path / "home"))
+    h = Handlers.from_config(LabConfig(variants_dir=REPO / "variants", experiments_dir=REPO / "experiments"))
+    v = h.variants.load("v1-fast-sprint")
+    form = {**forms.variant_form(v), "seed": 911}  # a seed no other test renders: not in any cache
+    event = dict.fromkeys(("user", "old_rank", "new_rank", "rival", "challenge"), "") | {"locale": "en"}
+    seen: list[str] = []
+
+    def report(fraction, desc):
+        seen.append(desc)
+        if len(seen) == 3:
+            CANCELS.cancel("page-1")  # what the Cancel button does for this page
+
+    previews = tmp_path / "home" / "previews"
+    with pytest.raises(RenderCancelled):
+        h.preview("v1-fast-sprint", form, event, backend="motion", level="auto",
+                  progress=RenderSteps(report, False, session="page-1"))
+    assert len(seen) == 3 and not list(previews.glob("*.mp4"))  # stopped at the next step, nothing kept
+    done: list[str] = []
+    out = h.preview("v1-fast-sprint", form, event, backend="motion", level="auto",
+                    progress=RenderSteps(lambda f, d: done.append(d), False, session="page-1"))
+    total = int(done[-1].rsplit("/", 1)[1])
+    assert done[-1] == f"frame {total}/{total}" and len(done) > 3 and Path(out["video"]).is_file()
+
+
+def test_mlflow_links_are_absent_for_a_local_store_and_real_for_a_server(lab_env, tmp_path, monkeypatch):
+    """Finding 11: a sqlite store has no pages, so runs are listed by id with how to see them; with an MLflow
+    server each run links to that server's own run page, which answers."""
+    import urllib.request
+
+    from lab.studio.handlers import Handlers
+    from tests.conftest import mlflow_server
+
+    h = Handlers.from_config(LabConfig(variants_dir=REPO / "variants", experiments_dir=lab_env.root))
+    workflow.track(lab_env, lab_env.load(KEY), previews=False)
+    local = h.runs_markdown(KEY)
+    assert "](" not in local and "http" not in local and "mlflow ui" in local
+    store = tmp_path / "server"
+    store.mkdir()
+    url, server = mlflow_server(store)
+    with server:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        workflow.track(lab_env, lab_env.load(KEY), previews=False)
+        linked = h.runs_markdown(KEY)
+        links = re.findall(r"\]\((http[^)]+)\)", linked)
+        assert len(links) == 3 and all(link.startswith(f"{url}/#/experiments/") for link in links)
+        exp_id = tracking.experiment_id(KEY)
+        run_ids = set(tracking.arm_runs(KEY).values())
+        assert {link.rsplit("/", 1)[1] for link in links} == run_ids
+        assert all(f"/experiments/{exp_id}/runs/" in link for link in links)
+        with urllib.request.urlopen(links[0].split("#")[0], timeout=30) as page:  # the server's UI answers
+            assert page.status == 200
