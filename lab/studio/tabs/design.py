@@ -104,8 +104,10 @@ def preview_column(ui: Ui, backend_choices: list[Any]) -> None:
         ui.add("render_gpu_btn", gr.Button("Render preview (model)", variant="primary", visible=False,
                                            elem_id="render-gpu"))
         ui.add("cancel_btn", gr.Button("Cancel", elem_id="cancel-render"))
-    ui.add("strip", gr.Image(label="Frame strip (the beats, redrawn as the style and motion change)", type="pil",
-                             interactive=False, elem_id="frame-strip"))
+    # The heading sits above the strip, not on it: a label drawn over the image would hide the first beats' names.
+    gr.Markdown("**Frame strip**: the beats, redrawn as the style, colours, size and motion change")
+    ui.add("strip", gr.Image(show_label=False, type="pil", interactive=False,
+                             elem_id="frame-strip"))
     ui.add("video", gr.Video(label="Preview", autoplay=True, loop=True, elem_id="video"))
     ui.add("render_info", gr.Markdown(elem_id="render-info"))
     with gr.Row():
