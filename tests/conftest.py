@@ -1,3 +1,4 @@
+import contextlib
 import json
 import os
 import shutil
@@ -140,6 +141,44 @@ def mlflow_server(store: Path):
            "--artifacts-destination", (store / "server-artifacts").as_uri(), "--workers", "1"]
     url = f"http://127.0.0.1:{port}"
     return url, serve(cmd, f"{url}/health", env)
+
+
+@contextlib.contextmanager
+def half_alive_server():
+    """A real HTTP server on 127.0.0.1 that answers ``/health`` and holds every other request open without a
+    reply (an MLflow whose database hangs): yields (url, the API requests it received)."""
+    import http.server
+    import threading
+
+    release = threading.Event()
+    api_calls: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.rstrip("/") == "/health":
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+                return
+            api_calls.append(self.path)
+            release.wait(600)  # never answers while the test runs
+
+        do_POST = do_PATCH = do_DELETE = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", api_calls
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
 
 
 def reorder_tolerance(dtype: Any, terms: int, depth: int, lam: float = 4.0) -> float:

@@ -75,6 +75,7 @@ class _Plan:
     required: tuple[str, ...]
     pre: str  # "" (no CUPED), "columns" (pre_clicks/pre_impressions) or "window" (rows in [pre_start, start))
     pre_start: dt.datetime | None = None
+    guardrails: tuple[str, ...] = ()  # lower-is-better count columns, summed per arm over the window's rows
     e: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -108,6 +109,10 @@ class _Plan:
         if self.pre == "columns":
             for name in PRE_COLUMNS:
                 out[name] = f"{e[name]} IS NULL"
+        for name in self.guardrails:  # a count: empty is zero, anything else a whole number from 0
+            value = f"TRY_CAST({c(name)} AS DOUBLE)"
+            out[name] = (f"{c(name)} IS NOT NULL AND trim(CAST({c(name)} AS VARCHAR)) <> '' AND "
+                         f"({value} IS NULL OR {value} < 0 OR {value} <> floor({value}))")
         if users:
             out["user_id"] = f"{e['user_id']} IS NULL OR {e['user_id']} = ''"
         return out
@@ -116,19 +121,21 @@ class _Plan:
 def load_events(path: PathLike | Sequence[PathLike] | Source, segment: str | None = None,
                 variants: Sequence[str] | None = None, start: dt.datetime | None = None,
                 end: dt.datetime | None = None, required: Sequence[str] = (), cuped: bool = False,
-                pre_start: dt.datetime | None = None) -> Dataset:
+                pre_start: dt.datetime | None = None, guardrails: Sequence[str] = ()) -> Dataset:
     """Aggregate impression events per user, then per arm: the user is the unit of analysis.
 
     ``required``: segment columns that must be non-empty on every row (an experiment's declared segments).
+    ``guardrails``: lower-is-better count columns (``dismissals``: how many times the row's notification was
+    dismissed, usually 0 or 1), summed per arm; each must be a column of the file.
     ``cuped``: also collect each user's pre-period clicks and impressions, from the ``pre_clicks`` and
     ``pre_impressions`` columns or, with ``pre_start``, from the rows in ``[pre_start, start)``.
     """
     src = path if isinstance(path, Source) else open_source(path)
     check_segment(src, segment)
-    for name in required:
+    for name in (*required, *guardrails):
         check_segment(src, name)
     plan = _Plan(src, segment, list(variants) if variants is not None else None, start, end, tuple(required),
-                 _pre_kind(src, cuped, start, pre_start), pre_start)
+                 _pre_kind(src, cuped, start, pre_start), pre_start, tuple(dict.fromkeys(guardrails)))
     con = src.connect()
     try:
         return _load(plan, con, variants)
@@ -138,7 +145,7 @@ def load_events(path: PathLike | Sequence[PathLike] | Source, segment: str | Non
             raise src.error(exc) from None
     finally:
         con.close()
-    return load_events(retry, segment, variants, start, end, required, cuped, pre_start)
+    return load_events(retry, segment, variants, start, end, required, cuped, pre_start, guardrails)
 
 
 def _pre_kind(src: Source, cuped: bool, start: dt.datetime | None, pre_start: dt.datetime | None) -> str:
@@ -192,7 +199,9 @@ def _load(plan: _Plan, con: duckdb.DuckDBPyConnection, variants: Sequence[str] |
     if missing:
         raise OutcomeError(f"{src.name}: no impressions for arm{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
                            + (" inside the experiment window" if skipped else ""))
-    arms = [ArmData(v, overall[v], cuped=cuped_rows.get(v)) for v in order]
+    guards = _guardrail_sums(plan, run) if plan.guardrails else {}
+    arms = [ArmData(v, overall[v], guardrails=guards.get(v, dict.fromkeys(plan.guardrails, 0)), cuped=cuped_rows.get(v))
+            for v in order]
     segments = _segments(plan, run, order) if plan.segment else {}
     return Dataset("events", arms, segments, rows=total, skipped=skipped, notes=notes, daily=daily)
 
@@ -309,6 +318,15 @@ def _per_user_sql(plan: _Plan, arms: list[str], split: bool) -> str:
 _MASK_TYPES = (("UTINYINT", 8), ("USMALLINT", 16), ("UINTEGER", 32), ("UBIGINT", 64))
 
 
+def _guardrail_sums(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection]) -> dict[str, dict[str, int]]:
+    """Each guardrail count summed per arm over the window's rows (an empty cell counts 0)."""
+    e, c = plan.e, plan.src.col
+    sums = ", ".join(f"coalesce(sum(TRY_CAST({c(g)} AS DOUBLE)), 0)" for g in plan.guardrails)
+    rows = run(f"SELECT {e['variant']}, {sums} FROM {plan.src.table()} WHERE NOT ({plan.outside()}) GROUP BY 1"
+               ).fetchall()
+    return {r[0]: {g: int(x) for g, x in zip(plan.guardrails, r[1:], strict=True)} for r in rows}
+
+
 def _segments(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], order: list[str]
               ) -> dict[str, list[ArmData]]:
     """Per segment and arm: a user counts in each segment they were seen in (scan 3, only with a segment)."""
@@ -382,4 +400,5 @@ def _explain(column: str, value: Any, known: Sequence[str] | None) -> str:
         return f"{excerpt(repr(value))} is not a timestamp; use ISO 8601 such as 2026-11-25T09:30:00"
     if column in PRE_COLUMNS:
         return f"{excerpt(repr(value))} is not a whole number of 0 or more"
-    return f"{excerpt(repr(value))} is not valid"
+    # A segment fails only when empty (above): what is left is a guardrail count.
+    return f"{excerpt(repr(value))} is not a count (a whole number of 0 or more, or empty for 0)"

@@ -24,7 +24,7 @@ from analysis.ingest.errors import OutcomeError, excerpt
 from analysis.ingest.events import event_exprs
 from analysis.ingest.normalise import read_bytes, sql_path, to_parquet
 from analysis.ingest.read import load
-from analysis.ingest.source import Source, connect, detect_kind
+from analysis.ingest.source import Source, connect, detect_kind, open_source
 
 KEY_COLUMNS = ("event_id", "impression_id")  # an events file's own id for each impression, first found wins
 
@@ -167,16 +167,28 @@ def _events_digest(src: Source, keep: list[str]) -> str:
 
 
 def stored_dataset(kind: str, files: Sequence[Path], schema: Schema, cuped: bool = False) -> Any:
-    """Everything stored for an experiment (its files, of one kind), aggregated."""
+    """Everything stored for an experiment (its files, of one kind), aggregated: broken down by its first
+    declared segment and with its guardrail counts, where every stored file has that column (a file ingested
+    without it would make the others' figures look like the whole)."""
     from analysis.ingest.dataset import Dataset
 
+    columns = [set(open_source(f).columns) for f in files]
+    everywhere = [c for c in (*schema.segments, *schema.guardrails) if all(c in cols for cols in columns)]
+    segment = next((s for s in schema.segments if s in everywhere), None)
     if kind == "events":
-        return load(list(files), variants=schema.arms, cuped=cuped)
+        return load(list(files), segment=segment, variants=schema.arms, cuped=cuped,
+                    guardrails=[g for g in schema.guardrails if g in everywhere])
     pooled: dict[str, Any] = {}
+    by_segment: dict[str, dict[str, Any]] = {}
     rows = 0
     for file in files:
-        part = load(file, variants=schema.arms, labels=schema.segments)
+        part = load(file, segment=segment, variants=schema.arms, labels=schema.segments)
         rows += part.rows
         for arm in part.arms:
             pooled[arm.variant] = pooled[arm.variant] + arm if arm.variant in pooled else arm
-    return Dataset("counts", [pooled[v] for v in schema.arms], rows=rows)
+        for seg, arms in part.segments.items():
+            cell = by_segment.setdefault(seg, {})
+            for arm in arms:
+                cell[arm.variant] = cell[arm.variant] + arm if arm.variant in cell else arm
+    segments = {s: [d[v] for v in schema.arms if v in d] for s, d in by_segment.items()}
+    return Dataset("counts", [pooled[v] for v in schema.arms], segments, rows=rows)

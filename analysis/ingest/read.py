@@ -14,12 +14,14 @@ from analysis.ingest.source import PathLike, Source, detect_kind, open_source
 
 def load(path: PathLike | Sequence[PathLike] | Source, segment: str | None = None,
          variants: Sequence[str] | None = None, start: dt.datetime | None = None, end: dt.datetime | None = None,
-         labels: Sequence[str] = (), cuped: bool = False, pre_start: dt.datetime | None = None) -> Dataset:
+         labels: Sequence[str] = (), cuped: bool = False, pre_start: dt.datetime | None = None,
+         guardrails: Sequence[str] = ()) -> Dataset:
     """Load counts or events (told apart by their columns), validated against ``variants`` if given.
 
     ``labels``: segment columns the experiment declares: never empty where present, and in a counts file
     they name a segment (besides ``segment``) instead of a guardrail count. ``cuped``: events only, with the
     pre-period from ``pre_clicks``/``pre_impressions`` columns or from ``[pre_start, start)``.
+    ``guardrails``: events only, the count columns to sum per arm (a counts file's extra columns already are).
     """
     src = path if isinstance(path, Source) else open_source(path)
     cols = src.columns
@@ -27,7 +29,7 @@ def load(path: PathLike | Sequence[PathLike] | Source, segment: str | None = Non
     if kind == "events":
         required = [c for c in labels if c in cols]
         return load_events(src, segment=segment, variants=variants, start=start, end=end, required=required,
-                           cuped=cuped, pre_start=pre_start)
+                           cuped=cuped, pre_start=pre_start, guardrails=guardrails)
     if kind == "counts":
         if start or end or pre_start:
             raise OutcomeError(f"{src.name}: a counts file has no timestamps, so --start/--end cannot apply")

@@ -14,6 +14,8 @@ from playwright.sync_api import Page, sync_playwright
 HERE = Path(__file__).resolve().parent
 SIZES = {"desktop": (1400, 1000), "phone": (390, 844)}
 AREAS = ("Library", "Design", "Compare", "Experiments", "Analysis", "Ship")
+# A second picture, scrolled to what sits below the first screen: ``<area>-<name>-<size>.png``.
+BELOW = {"Design": ("strip", "#frame-strip"), "Analysis": ("segments", "#segments-table")}
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -57,6 +59,13 @@ def main(url: str) -> None:
                 open_area(page, area)
                 prepare(page, area)
                 page.screenshot(path=str(HERE / f"{area.lower()}-{size}.png"))
+                if area in BELOW:
+                    name, selector = BELOW[area]
+                    page.locator(selector).scroll_into_view_if_needed()
+                    page.evaluate(f"document.querySelector('{selector}').scrollIntoView({{block: 'center'}})")
+                    page.wait_for_timeout(800)
+                    page.screenshot(path=str(HERE / f"{area.lower()}-{name}-{size}.png"))
+                    page.evaluate("window.scrollTo(0, 0)")
             page.close()
         browser.close()
 

@@ -25,7 +25,7 @@ DEFAULT_CACHE_BYTES = 4 * 1024**3
 DEFAULT_HOST = "127.0.0.1"  # this machine only, unless told otherwise
 DEFAULT_PORT = 7860
 # MLflow's REST client retries for minutes by default; a lab command should fail within seconds.
-DEFAULT_MLFLOW_TIMEOUT_S = 10
+DEFAULT_MLFLOW_TIMEOUT_S = 10  # one call, its retries included (each attempt waits a share)
 DEFAULT_MLFLOW_RETRIES = 1
 # Production worker: a push must fail fast and be retried, not hang a render slot.
 DEFAULT_PUSH_TIMEOUT_S = 5.0

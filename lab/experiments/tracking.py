@@ -64,9 +64,15 @@ def shown_uri() -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def attempt_timeout_s() -> int:
+    """Seconds one HTTP attempt may wait: ``HIGHLIGHT_LAB_MLFLOW_TIMEOUT`` bounds a whole MLflow call, its
+    retries included, so a server that accepts requests and never answers them costs that long, not a multiple."""
+    return max(1, config.mlflow_timeout_s() // (config.mlflow_retries() + 1))
+
+
 def _bound_http() -> None:
     """MLflow reads these on every request; by default it retries for minutes, the lab for seconds."""
-    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(config.mlflow_timeout_s())
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(attempt_timeout_s())
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(config.mlflow_retries())
     os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = str(config.mlflow_backoff())
     os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = "0"
@@ -86,6 +92,26 @@ def answers() -> bool:
         return False
 
 
+def no_answer(exc: BaseException) -> bool:
+    """Whether an error came from a request the server never answered (timed out, connection lost or refused),
+    looking through the exceptions it was raised from: MLflow wraps those in a plain ``MlflowException``."""
+    from requests import ConnectionError as LostConnection
+    from requests import Timeout
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (Timeout, LostConnection, TimeoutError, ConnectionError)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _is_server() -> bool:
+    return tracking_uri().startswith(("http://", "https://"))
+
+
 _depth = threading.local()
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,7 +120,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def reachable() -> Iterator[None]:
     """Check the server before a step and turn a lost connection during it into ``MlflowUnavailable``.
 
-    Nested uses check once (the outermost); an MLflow error from a server that still answers is re-raised.
+    Nested uses check once (the outermost). A request that timed out is ``MlflowUnavailable`` even when the
+    server still answers its health check (a half-alive server); any other MLflow error is re-raised.
     """
     outer = getattr(_depth, "n", 0) == 0
     if outer and not answers():  # before importing mlflow: a server that is down costs no import time
@@ -105,8 +132,8 @@ def reachable() -> Iterator[None]:
     _depth.n = getattr(_depth, "n", 0) + 1
     try:
         yield
-    except (MlflowException, RequestException, OSError):
-        if outer and not answers():
+    except (MlflowException, RequestException, OSError) as exc:
+        if outer and _is_server() and (no_answer(exc) or not answers()):
             raise MlflowUnavailable(shown_uri()) from None
         raise
     finally:
@@ -222,12 +249,13 @@ def run(experiment: str, name: str, tags: dict[str, str]) -> Iterator[tuple[Any,
     run_id = client.create_run(experiment, tags=tags, run_name=name).info.run_id
     try:
         yield client, run_id
-    except BaseException:
+    except BaseException as exc:
         from mlflow.exceptions import MlflowException
         from requests import RequestException
 
-        with contextlib.suppress(MlflowException, RequestException, OSError):
-            client.set_terminated(run_id, "FAILED")
+        if not no_answer(exc):  # a server that let a request time out would make this one wait as long again
+            with contextlib.suppress(MlflowException, RequestException, OSError):
+                client.set_terminated(run_id, "FAILED")
         raise
     client.set_terminated(run_id, "FINISHED")
 

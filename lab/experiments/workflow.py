@@ -363,6 +363,11 @@ def is_simulated(key: str) -> bool:
 
 def production_versions(scenario: str) -> list[dict[str, Any]]:
     """The prompt registry's versions for a scenario, newest first, with the one alias ``production`` names."""
+    with tracking.reachable():
+        return _versions(scenario)
+
+
+def _versions(scenario: str) -> list[dict[str, Any]]:
     mlflow = tracking.configure()
     name = export_mod.prompt_name(scenario)
     current = export_mod.production_version(name)
@@ -375,7 +380,9 @@ def production_versions(scenario: str) -> list[dict[str, Any]]:
     while True:
         try:
             pv = mlflow.genai.load_prompt(f"prompts:/{name}/{version}")
-        except MlflowException:
+        except MlflowException as exc:
+            if tracking.no_answer(exc):  # a server that did not answer is not the end of the list
+                raise
             break
         tags = pv.tags or {}
         rows.append({"version": version, "production": version == current, "arm": tags.get("arm", ""),

@@ -17,6 +17,7 @@ from lab.errors import LabError
 from lab.library.events import RankEvent, parse_event, sample_event
 from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary, VersionInfo
+from lab.render.styles import MOTION_KNOBS
 
 # Form field -> variant field path (``__`` separates levels, as in ``with_changes``).
 FORM = {
@@ -36,7 +37,7 @@ FORM = {
     "seed": "generation__seed",
     "logo": "brand__logo",
     "font": "brand__font",
-}
+} | {f"motion_{key}": f"motion__{key}" for key in MOTION_KNOBS}  # blank: the style's own beat
 
 
 def variant_form(variant: Variant) -> dict[str, Any]:
@@ -54,7 +55,15 @@ def variant_form(variant: Variant) -> dict[str, Any]:
 def apply_form(base: Variant, form: dict[str, Any]) -> Variant:
     """The base variant with the form's values, validated by the same schema as a YAML file."""
     data = base.to_dict()
+    motion = data.setdefault("motion", {})
     for name, value in form.items():
+        if name.startswith("motion_") and name in FORM:  # a blank knob drops the override: the style decides
+            key = FORM[name].split("__", 1)[1]
+            if value in (None, ""):
+                motion.pop(key, None)
+            else:
+                motion[key] = float(value)
+            continue
         if value is None or name not in FORM:
             continue
         if name == "cta_zh" and not str(value).strip():
@@ -70,6 +79,8 @@ def apply_form(base: Variant, form: dict[str, Any]) -> Variant:
         for part in parts[:-1]:
             target = target[part]
         target[parts[-1]] = value
+    if not motion:
+        data.pop("motion")
     from lab.library.schema import parse_variant
 
     return parse_variant(data, f"variant {base.id}")

@@ -239,3 +239,23 @@ def test_bad_rows_past_the_cap_are_counted(tmp_path, kind):
     assert exc.lines()[-1] == "and 150 more"
     assert [int(line.split("row ")[1].split(",")[0]) for line in exc.errors] == (
         list(range(1, 51)) if kind == "counts" else list(range(2, 101, 2)))
+
+
+def test_event_guardrails_are_summed_per_arm_inside_the_window(tmp_path):
+    p = write(tmp_path, "e.csv", "user_id,variant,timestamp,clicked,dismissals\n"
+                                 "u1,v1,2026-11-01T10:00:00,0,1\nu2,v1,2026-11-01T11:00:00,1,0\n"
+                                 "u3,v3,2026-11-01T12:00:00,0,\nu4,v3,2026-11-02T12:00:00,0,1\n"
+                                 "u5,v3,2026-11-03T12:00:00,0,1\n")
+    data = load(p, guardrails=["dismissals"], end=dt.datetime(2026, 11, 3))
+    assert [(a.variant, a.guardrails) for a in data.arms] == [("v1", {"dismissals": 1}), ("v3", {"dismissals": 1})]
+    assert load(p).arms[0].guardrails == {}  # only when asked: an events file's extra columns are not counts
+    result = analyze(data.arms)
+    assert [(g.metric, g.variant, g.rate) for g in result.guardrails] == [("dismissals", "v3", 0.5)]
+
+
+def test_a_bad_event_guardrail_count_is_named_by_row_and_column(tmp_path):
+    p = write(tmp_path, "e.csv", "user_id,variant,timestamp,clicked,dismissals\n"
+                                 "u1,v1,2026-11-01T10:00:00,0,1\nu2,v3,2026-11-01T11:00:00,1,-2\n")
+    message = error(p, guardrails=["dismissals"])
+    assert message == f"{p}: row 2, column dismissals: '-2' is not a count (a whole number of 0 or more, or empty for 0)"
+    assert error(p, guardrails=["optouts"]).startswith(f"{p}: no column 'optouts'")

@@ -116,6 +116,21 @@ class DesignHandlers:
         errors = {f"err_{k}": f"⚠ {text(v)}" for k, v in c.errors.items()}
         return {"prompt": c.prompt, **dict.fromkeys(CLEARED), **dict.fromkeys(FIELD_ERRORS, ""), **errors}
 
+    def strip(self, variant_id: str, form: Mapping[str, Any], event: Mapping[str, Any], orientation: str | None,
+              size: str | None = None) -> dict[str, Any]:
+        """The frame strip (a contact sheet of the beats) of the form as it stands; none while the form has an
+        error (the error is beside its field)."""
+        from lab.render.strip import beat_sheet
+
+        base = self.variants.load(variant_id)
+        try:
+            v = forms.apply_form(base, self.form_values(form, size=size))
+            e = forms.preview_event(v.scenario, **{name: event[name] for name in EVENT})
+        except (LabError, ValueError):
+            return {"strip": None}
+        return {"strip": beat_sheet(v, e, orientation if orientation in forms.ORIENTATIONS else "landscape",
+                                    logo_root=self.variants.root)}
+
     def edited(self, variant_id: str, form: Mapping[str, Any], size: str | None = None) -> Variant:
         """The current version of ``variant_id`` with the form's fields (names as in ``forms.FORM``)."""
         try:

@@ -64,16 +64,23 @@ class ExperimentHandlers:
 
     @staticmethod
     def runs_markdown(key: str) -> str:
-        """The MLflow runs of an experiment, each with its run link (relative to the tracking server)."""
-        mlflow = tracking.configure()
+        """The MLflow runs of an experiment, each with its run link (relative to the tracking server); a server
+        that does not answer is said in one line, and the rest of the overview still shows."""
         try:
-            runs = mlflow.search_runs(experiment_names=[tracking.experiment_name(key)], max_results=12,
-                                      order_by=["start_time DESC"])
-        except mlflow.exceptions.MlflowException:
-            return "MLflow: no runs yet."
-        if runs.empty:
-            return "MLflow: no runs yet."
-        exp_id = tracking.experiment_id(key)
+            with tracking.reachable():
+                mlflow = tracking.configure()
+                try:
+                    runs = mlflow.search_runs(experiment_names=[tracking.experiment_name(key)], max_results=12,
+                                              order_by=["start_time DESC"])
+                except mlflow.exceptions.MlflowException as exc:
+                    if tracking.no_answer(exc):
+                        raise
+                    return "MLflow: no runs yet."
+                if runs.empty:
+                    return "MLflow: no runs yet."
+                exp_id = tracking.experiment_id(key)
+        except tracking.MlflowUnavailable as exc:
+            return f"MLflow runs: {text(str(exc))}."
         server = config.tracking_uri()
         linked = re.match(r"https?://", server) is not None  # a file or SQLite store has no pages to link to
         lines = [f"**MLflow runs** (experiment `{tracking.experiment_name(key)}`"
@@ -202,11 +209,16 @@ class ExperimentHandlers:
         segs = self.segment_rows(result)
         guards = [[g.metric, g.variant, f"{g.rate:.2%}", f"{g.control_rate:.2%}", fmt(g.p_value_adjusted, ".3g"),
                    "worse" if g.worse else "ok"] for g in result.guardrails]
+        measured = {g.metric for g in result.guardrails}
+        guards += [[g, "all arms", "", "", "", "not measured in this data"]
+                   for g in exp.guardrails if g not in measured]
+        if not segs and exp.segments:
+            segs = [[f"{', '.join(exp.segments)}: not in this data", "", "", ""]]
         report = config.data_dir() / "reports" / f"{key}-{done.run_id[:12] or 'latest'}.html"
         atomic_write_text(report, done.report_html)
         run = (f"Logged as MLflow run `{done.run_id}` in experiment `{tracking.experiment_name(key)}`." if record
                else "Read on opening the page (not logged); press **Analyse** to record it as an MLflow run.")
-        names = sorted({row[0] for row in segs})
+        names = sorted({c.segment for c in result.segments if c.segment})
         return {"decision": md, "srm_banner": srm, "plan_banner": plan_md, "ctr_plot": ctr_figure(result),
                 "lift_plot": lift_over_time_figure(result, done.data.daily),
                 "ctr_table": {"headers": list(shown["variants"].columns), "data": [list(r) for r in

@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from lab.render.styles import MOTION_KNOBS
 from lab.studio import forms
 from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, MODEL_BACKENDS, STYLE_CHOICES, RenderSteps
 from lab.studio.handlers import CHECKED, EVENT, FIELD_ERRORS, LOADED, RENDERED, SAVED
@@ -14,6 +15,10 @@ from lab.studio.tabs import PICKERS, pickers
 from lab.studio.wiring import Choices, Ui, Visible
 
 FORM_FIELDS = tuple(n for n in forms.FORM if n not in ("width", "height"))  # the size picker holds both
+MOTION_FIELDS = tuple(f"motion_{key}" for key in MOTION_KNOBS)
+# What the frame strip is drawn from: the picture's knobs, not the text fields (a keystroke draws nothing).
+STRIP_FIELDS = ("style", "primary", "accent", "particles", "intensity", "orientation", "size", "duration_s", "seed",
+                *MOTION_FIELDS)
 ERROR_AREAS = {"err_template": "err-template", "err_cta_en": "err-cta-en", "err_event": "err-event",
                "err_duration_s": "err-duration-s"}
 
@@ -63,6 +68,20 @@ def form_column(ui: Ui, variant_ids: list[str]) -> None:
     ui.add("logo_info", gr.Markdown())
     for name in ("err_logo", "err_font", "err_form"):
         error(ui, name)
+    motion_knobs(ui)
+
+
+def motion_knobs(ui: Ui) -> None:
+    """The variant's ``motion:`` overrides, each in its range; blank keeps the style's own beat."""
+    with gr.Accordion("Motion (blank: the style's own timing)", open=False, elem_id="motion"):
+        for row in (tuple(MOTION_KNOBS)[:3], tuple(MOTION_KNOBS)[3:]):
+            with gr.Row():
+                for key in row:
+                    k = MOTION_KNOBS[key]
+                    ui.add(f"motion_{key}", gr.Number(label=f"{k.help} ({k.low:g} to {k.high:g} {k.unit})",
+                                                      elem_id=f"motion-{key.replace('_', '-')}"))
+        for key in MOTION_KNOBS:
+            error(ui, f"err_motion_{key}")
 
 
 def preview_column(ui: Ui, backend_choices: list[Any]) -> None:
@@ -85,6 +104,10 @@ def preview_column(ui: Ui, backend_choices: list[Any]) -> None:
         ui.add("render_gpu_btn", gr.Button("Render preview (model)", variant="primary", visible=False,
                                            elem_id="render-gpu"))
         ui.add("cancel_btn", gr.Button("Cancel", elem_id="cancel-render"))
+    # The heading sits above the strip, not on it: a label drawn over the image would hide the first beats' names.
+    gr.Markdown("**Frame strip**: the beats, redrawn as the style, colours, size and motion change")
+    ui.add("strip", gr.Image(show_label=False, type="pil", interactive=False,
+                             elem_id="frame-strip"))
     ui.add("video", gr.Video(label="Preview", autoplay=True, loop=True, elem_id="video"))
     ui.add("render_info", gr.Markdown(elem_id="render-info"))
     with gr.Row():
@@ -142,6 +165,18 @@ LOADED_OUT = (*LOADED, "size", "conflict_row", "history_picks", "diff_old", "dif
 FORM_IN = ("variant", "size", *FORM_FIELDS, *EVENT)
 
 
+def wire_strip(ui: Ui, h: Any, demo: gr.Blocks, live: dict[str, Any]) -> None:
+    """The frame strip follows the picture's knobs (and the variant picked), the last change's strip shown."""
+    def strip(v: dict[str, Any]) -> Any:
+        if not v["variant"]:
+            return gr.skip()
+        return h.strip(v["variant"], form_of(v), event_of(v), v["orientation"], size=v["size"])
+
+    ui.on([demo.load, ui["variant"].change, *(ui[n].change for n in STRIP_FIELDS)], strip,
+          ("variant", "orientation", "size", *FORM_FIELDS, *EVENT), ("strip",), "design_msg", api_name="strip",
+          **{**live, "trigger_mode": "always_last"})
+
+
 def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, Any], live: dict[str, Any],
          hidden: dict[str, Any]) -> None:
     def load_variant(v: dict[str, Any]) -> Any:
@@ -176,6 +211,8 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
         choices = forms.size_choices(v["orientation"])
         label = forms.size_label(w, hgt)
         return {"size": Choices(choices, label if label in choices else choices[0])}
+
+    wire_strip(ui, h, demo, live)
 
     ui.on(ui["orientation"].input, pick_orientation, ("orientation", "size"), ("size",), **live)
     ui.on(ui["backend"].change, lambda v: {"render_btn": Visible(v["backend"] not in MODEL_BACKENDS),

@@ -33,7 +33,10 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], hidden: dict[str,
         key = v["exp_key"]
         if not key:
             return {"ship_exp": label(None), "ship_info": "", "registry_table": [], "bundle_file": None}
-        return {**h.registry(key), "ship_exp": label(key), "ship_info": ""}
+        out = h.registry(key)
+        info = "" if out["registry_table"] else ("Nothing exported yet for this scenario: analyse the experiment, "
+                                                 "start it, then export its winner here.")
+        return {**out, "ship_exp": label(key), "ship_info": info}
 
     ui.on([demo.load, ui["exp_key"].change], registry, ("exp_key",), (*SHIPPED, "ship_exp"), "ship_msg",
           api_name="registry", **hidden)

@@ -18,7 +18,7 @@ from lab.experiments import export as export_mod
 from lab.experiments import tracking
 from lab.experiments.outcomes import OutcomeStore
 from lab.experiments.workflow import export, rollback, track
-from tests.conftest import REPO, free_port, mlflow_server
+from tests.conftest import REPO, free_port, half_alive_server, mlflow_server
 
 KEY = "seed-v1-v2-v3"
 # Past the plan's 6,582 per arm, so a fixed-horizon analysis is read and ships v3.
@@ -53,6 +53,12 @@ def stalled_listener():
         yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
+# A half-alive server is told apart by its timeouts, so the lab's budget is set small here; the bound below is
+# for the whole process (interpreter and mlflow import included) and is an upper bound only: before the fix the
+# defaults took 23-24 s and ended in a traceback.
+HALF_ALIVE_BOUND_S = 20
+
+
 def test_configure_bounds_mlflow_own_timeout_and_retries(lab_env, monkeypatch):
     from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT
 
@@ -63,8 +69,53 @@ def test_configure_bounds_mlflow_own_timeout_and_retries(lab_env, monkeypatch):
     monkeypatch.delenv(config.ENV_MLFLOW_TIMEOUT)
     monkeypatch.delenv(config.ENV_MLFLOW_RETRIES)
     tracking.configure()
-    assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() == config.DEFAULT_MLFLOW_TIMEOUT_S
+    # The setting bounds a whole call: each of its 1 + retries attempts waits a share of it.
+    attempts = config.DEFAULT_MLFLOW_RETRIES + 1
+    assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() == config.DEFAULT_MLFLOW_TIMEOUT_S // attempts
+    assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() * attempts <= config.DEFAULT_MLFLOW_TIMEOUT_S
     assert MLFLOW_HTTP_REQUEST_MAX_RETRIES.get() == config.DEFAULT_MLFLOW_RETRIES
+
+
+def test_a_half_alive_server_fails_each_command_with_one_line(lab_env, tmp_path, monkeypatch):
+    """/health answers, the API hangs: every command stops with the one line (exit 2), having sent its first
+    request once plus the configured retries, and never a traceback."""
+    lab_env.set_status(KEY, "running")
+    counts = tmp_path / "counts.csv"
+    counts.write_text(COUNTS)
+    monkeypatch.setenv(config.ENV_MLFLOW_TIMEOUT, "2")
+    monkeypatch.setenv(config.ENV_MLFLOW_RETRIES, "1")
+    commands = [
+        (["experiments", "track", KEY, "--no-previews"], "highlight-lab experiments track"),
+        (["outcomes", "ingest", "--experiment", KEY, str(counts)], "highlight-lab outcomes ingest"),
+        (["export", "--experiment", KEY], "highlight-lab export"),
+        (["rollback", "--scenario", "rank_up"], "highlight-lab rollback"),
+    ]
+    with half_alive_server() as (url, api_calls):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        for args, again in commands:
+            before = len(api_calls)
+            proc, took = cli(*args)
+            assert proc.returncode == 2, (args, proc.stderr[-2000:])
+            assert proc.stderr.strip().splitlines() == [f"error: {down_line(url, again)}"], args
+            assert len(api_calls) - before == 2, (args, api_calls[before:])  # one request, one retry, no more
+            assert took <= HALF_ALIVE_BOUND_S, (args, took)
+
+
+def test_a_half_alive_server_is_unavailable_in_process_and_within_the_budget(lab_env, monkeypatch):
+    monkeypatch.setenv(config.ENV_MLFLOW_TIMEOUT, "2")
+    monkeypatch.setenv(config.ENV_MLFLOW_RETRIES, "0")
+    with half_alive_server() as (url, api_calls):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        t0 = time.monotonic()
+        with pytest.raises(tracking.MlflowUnavailable, match="is not answering"):
+            track(lab_env, lab_env.load(KEY), previews=False)
+        took = time.monotonic() - t0
+        with pytest.raises(tracking.MlflowUnavailable):
+            from lab.experiments.workflow import production_versions
+
+            production_versions("rank_up")  # a hung registry is not "no versions"
+    assert len(api_calls) == 2  # the track's first request, the registry's first request: no retry, no cleanup
+    assert took <= HALF_ALIVE_BOUND_S
 
 
 def test_every_mlflow_command_fails_fast_with_one_line_when_nothing_answers(lab_env, tmp_path, monkeypatch):

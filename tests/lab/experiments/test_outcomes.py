@@ -95,3 +95,36 @@ def test_simulated_files_are_labelled(lab_env, tmp_path):
     assert set(table.column("source").to_pylist()) == {"simulated"}
     with pytest.raises(LabError, match="no true CTR for arm v3-rival-ghost"):
         simulate(exp, {"v1-fast-sprint": 0.2, "v2-slow-motion": 0.3}, 10, 1, tmp_path)
+
+
+def test_simulated_data_carries_the_declared_guardrails_and_segments(lab_env, tmp_path):
+    """The seed declares a dismissals guardrail and a platform segment: simulated files have both, the store
+    keeps them and the analysis reports them (they used to be always empty)."""
+    import pyarrow.parquet as pq
+
+    exp = lab_env.load("seed-v1-v2-v3")
+    assert exp.guardrails == ("dismissals",) and exp.segments == ("platform",)
+    files = simulate(exp, TRUE, daily=3000, days=2, out_dir=tmp_path / "sim")
+    table = pq.read_table(files[0])
+    assert set(table.column("platform").to_pylist()) == {"ios", "android"}
+    assert set(table.column("dismissals").to_pylist()) == {0, 1}
+    # The clicks do not depend on what the spec declares: the extra columns have their own random stream.
+    bare = lab_env.load("seed-v1-v2-v3")
+    object.__setattr__(bare, "segments", ())
+    object.__setattr__(bare, "guardrails", ())
+    plain = simulate(bare, TRUE, daily=3000, days=2, out_dir=tmp_path / "plain")[0]
+    assert pq.read_table(plain).column("clicked").equals(table.column("clicked"))
+    assert "dismissals" not in pq.read_table(plain).column_names
+
+    store = OutcomeStore(exp.key)
+    for f in files:
+        store.ingest(exp, f)
+    result, data = analyze_experiment(exp, store)
+    assert {(g.metric, g.variant) for g in result.guardrails} == {("dismissals", "v2-slow-motion"),
+                                                                  ("dismissals", "v3-rival-ghost")}
+    assert not any(g.worse for g in result.guardrails)  # the simulator gives every arm the same dismissal rate
+    assert {c.segment for c in result.segments} == {"ios", "android"}
+    per_arm = {a.variant: a.guardrails["dismissals"] for a in data.arms}
+    stored = duckdb.sql(f"SELECT variant, sum(dismissals) FROM read_parquet('{store.root}/events/*.parquet') "
+                        "GROUP BY 1").fetchall()
+    assert per_arm == {v: int(n) for v, n in stored}

@@ -144,3 +144,20 @@ def test_compare_on_the_cpu_reports_frames_up_to_the_total(lab_env, tmp_path):
     for done, total in [(1, 2), (2, 2), (1, 3), (2, 3), (3, 3)]:
         steps(done, total)
     assert labels == ["denoising step 1/2", "denoising step 2/2", "frame 1/3", "frame 2/3", "frame 3/3"]
+
+
+def test_no_studio_file_over_500_lines_and_no_function_over_100():
+    """Issue 18's split stays split: each studio module and function is small enough to read."""
+    import ast
+
+    from tests.conftest import REPO
+
+    long_files, long_functions = [], []
+    for path in sorted((REPO / "lab" / "studio").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if len(source.splitlines()) > 500:
+            long_files.append(path.name)
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 100:
+                long_functions.append(f"{path.relative_to(REPO)}:{node.name}")
+    assert long_files == [] and long_functions == []

@@ -288,3 +288,27 @@ def test_two_pages_a_clone_opens_on_a_new_page_and_errors_are_text(studio, brows
     assert field(second, "prompt").input_value() == ""
     first.close()
     second.close()
+
+
+def test_a_waiting_model_render_shows_its_place_in_the_queue_and_cancel_frees_the_slot(studio, browser, hosts):
+    """Finding 7: while one page's model render holds the one model slot, a second page's render says it is
+    waiting in the queue (not only "processing"); cancelling the first frees the slot for the second, and each
+    page says its render was cancelled."""
+    url, _, _, _ = studio
+    first, second = open_page(browser, url, hosts), open_page(browser, url, hosts)
+    for page in (first, second):
+        tab(page, "Design")
+        page.get_by_label("tiny-wan").first.check()
+        page.locator("#render-gpu").wait_for(state="visible")
+    first.click("#render-gpu")
+    first.locator("text=/denoising step \\d+\\/\\d+|frame \\d+\\/\\d+/").first.wait_for(timeout=180_000)
+    second.click("#render-gpu")
+    second.locator("text=/queue: 1\\/\\d+/").first.wait_for(timeout=60_000)
+    first.click("#cancel-render")
+    first.wait_for_function("document.querySelector('#design-msg')?.innerText.includes('Render cancelled')")
+    # The slot is free: the waiting render starts (its steps show), and it can be cancelled in turn.
+    second.locator("text=/denoising step \\d+\\/\\d+|frame \\d+\\/\\d+/").first.wait_for(timeout=180_000)
+    second.click("#cancel-render")
+    second.wait_for_function("document.querySelector('#design-msg')?.innerText.includes('Render cancelled')")
+    first.close()
+    second.close()

@@ -15,6 +15,7 @@ from lab.experiments.spec import ExperimentLibrary
 from lab.library.schema import with_changes
 from lab.library.versions import VariantLibrary
 from lab.render.encode import probe
+from lab.studio.handlers import ALL_SEGMENTS
 from tests.conftest import REPO, free_port
 
 KEY = workflow.DEMO_KEY
@@ -205,6 +206,11 @@ def test_analysis_and_ship_then_roll_back(app):
                                             filter_string=f"tags.`{tracking.KIND}` = 'analysis'")
     assert any(r in out["analysis-run"] for r in runs["run_id"])
     assert out["srm-banner"] in ("", None)
+    # Finding 11: the seed's declared guardrail and segment are filled in from the simulated data.
+    assert {(r[0], r[1]) for r in rows(out["guardrails-table"])} == {("dismissals", "v2-slow-motion"),
+                                                                     ("dismissals", "v3-rival-ghost")}
+    assert {r[0] for r in rows(out["segments-table"])} == {"ios", "android"}
+    assert page.raw["segment-pick"]["choices"] == [[c, c] for c in ("all segments", "android", "ios")]
     report = Path(out["report-file"]).read_text(encoding="utf-8")
     assert "<html" in report.lower() and KEY in report
 
@@ -331,6 +337,7 @@ def test_picking_another_experiment_recomputes_its_decision_and_a_draft_is_not_e
     assert shown["decision"].startswith("### srm-test:") and "v3-rival-ghost" not in shown["decision"]
     assert "Sample ratio mismatch" in shown["srm-banner"] and "srm-test" in shown["analysis-exp"]
     assert [r[0] for r in rows(shown["ctr-table"])] == ["v1-fast-sprint", "v2-slow-motion"]
+    assert rows(shown["guardrails-table"]) == []  # none declared
 
 
 def test_live_check_puts_ranges_and_empty_fields_beside_the_field_in_user_words(app):
@@ -345,3 +352,120 @@ def test_live_check_puts_ranges_and_empty_fields_beside_the_field_in_user_words(
     assert out["err-cta-en"] and "cta.en" not in out["err-cta-en"]
     out = page.call("check", **{"cta-en": "Go", "old-rank": 3, "new-rank": 5})
     assert "smaller number than the old rank" in out["err-event"] and "Rank_up" not in out["err-event"]
+
+
+def test_a_half_alive_mlflow_is_one_line_in_the_tab_and_the_overview_still_shows(app, monkeypatch):
+    """Finding 11: MLflow answers /health but hangs its API. The overview shows with one line for its runs, and
+    an action that needs MLflow says so in the tab's message area, never a traceback."""
+    from lab import config
+    from tests.conftest import half_alive_server
+
+    page, _ = app
+    monkeypatch.setenv(config.ENV_MLFLOW_TIMEOUT, "2")
+    monkeypatch.setenv(config.ENV_MLFLOW_RETRIES, "0")
+    with half_alive_server() as (url, _calls):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        line = f"MLflow at {url} is not answering"
+        shown = page.call("experiment", **{"exp-key": KEY})
+        assert f"MLflow runs: {line}" in shown["exp-overview"] and "Planned sample" in shown["exp-overview"]
+        back = page.call("rollback", **{"exp-key": KEY})
+        msg = back["ship-msg"].strip()
+        assert msg == f"⚠ {line}. Nothing local was lost; run the command again when it is back."
+
+
+def test_a_declared_guardrail_or_segment_missing_from_the_data_says_so(lab_env, tmp_path):
+    """Counts without a dismissals or platform column: the tables say what is not in the data, not nothing."""
+    from lab.experiments.outcomes import OutcomeStore
+    from lab.studio.handlers import Handlers
+
+    counts = tmp_path / "counts.csv"
+    counts.write_text("variant,impressions,clicks\nv1-fast-sprint,7000,1610\nv2-slow-motion,7000,2170\n"
+                      "v3-rival-ghost,7000,2660\n")
+    OutcomeStore(KEY).ingest(lab_env.load(KEY), counts)
+    h = Handlers.from_config(LabConfig(variants_dir=REPO / "variants", experiments_dir=lab_env.root))
+    out = h.analyse(KEY, record=False)
+    assert out["guardrails_table"] == [["dismissals", "all arms", "", "", "", "not measured in this data"]]
+    assert out["segments_table"] == [["platform: not in this data", "", "", ""]]
+    assert out["segment_pick"]["choices"] == [ALL_SEGMENTS]
+
+
+def test_the_frame_strip_follows_the_motion_knobs_and_they_save_as_motion_overrides(app):
+    """The Design tab's frame strip is the beat sheet of the form on screen: a motion knob changes it, a knob out
+    of range is an error beside it (and no strip), and a saved knob is the variant's ``motion:`` override."""
+    from PIL import Image, ImageChops
+
+    page, cfg = app
+    page.call("load_variant", variant="v2-slow-motion")
+    first = Image.open(page.call("strip", orientation="landscape")["frame-strip"]).convert("RGB")
+    assert first.width > first.height  # four landscape beats to a row
+    moved = Image.open(page.call("strip", **{"motion-impact-s": 0.6, "motion-shake": 20})["frame-strip"]).convert("RGB")
+    assert moved.size == first.size and ImageChops.difference(first, moved).getbbox() is not None
+    portrait = Image.open(page.call("strip", orientation="portrait")["frame-strip"])
+    assert portrait.height > first.height
+    bad = page.call("check", **{"motion-impact-s": 9})
+    assert "between 0.5 and 2" in bad["err-motion-impact-s"]
+    assert page.call("strip", **{"motion-impact-s": 9})["frame-strip"] is None
+    page.call("strip", orientation="landscape", **{"motion-impact-s": 0.6})
+    page.call("save", author="dana", note="earlier impact")
+    saved = VariantLibrary(cfg.variants_dir).load("v2-slow-motion").to_dict()["motion"]
+    assert saved == {"impact_s": 0.6, "shake": 20.0}
+
+
+def test_cancel_stops_the_render_itself_and_keeps_no_video(tmp_path, monkeypatch):
+    """Finding 7 (server side): Cancel stops the render at its next progress step; the frames stop coming and
+    no video is written. Without a cancel the same render runs to its last frame and writes one."""
+    from lab.studio import forms
+    from lab.studio.common import CANCELS, RenderCancelled, RenderSteps
+    from lab.studio.handlers import Handlers
+
+    monkeypatch.setenv("HIGHLIGHT_LAB_HOME", str(tmp_path / "home"))
+    h = Handlers.from_config(LabConfig(variants_dir=REPO / "variants", experiments_dir=REPO / "experiments"))
+    v = h.variants.load("v1-fast-sprint")
+    form = {**forms.variant_form(v), "seed": 911}  # a seed no other test renders: not in any cache
+    event = dict.fromkeys(("user", "old_rank", "new_rank", "rival", "challenge"), "") | {"locale": "en"}
+    seen: list[str] = []
+
+    def report(fraction, desc):
+        seen.append(desc)
+        if len(seen) == 3:
+            CANCELS.cancel("page-1")  # what the Cancel button does for this page
+
+    previews = tmp_path / "home" / "previews"
+    with pytest.raises(RenderCancelled):
+        h.preview("v1-fast-sprint", form, event, backend="motion", level="auto",
+                  progress=RenderSteps(report, False, session="page-1"))
+    assert len(seen) == 3 and not list(previews.glob("*.mp4"))  # stopped at the next step, nothing kept
+    done: list[str] = []
+    out = h.preview("v1-fast-sprint", form, event, backend="motion", level="auto",
+                    progress=RenderSteps(lambda f, d: done.append(d), False, session="page-1"))
+    total = int(done[-1].rsplit("/", 1)[1])
+    assert done[-1] == f"frame {total}/{total}" and len(done) > 3 and Path(out["video"]).is_file()
+
+
+def test_mlflow_links_are_absent_for_a_local_store_and_real_for_a_server(lab_env, tmp_path, monkeypatch):
+    """Finding 11: a sqlite store has no pages, so runs are listed by id with how to see them; with an MLflow
+    server each run links to that server's own run page, which answers."""
+    import urllib.request
+
+    from lab.studio.handlers import Handlers
+    from tests.conftest import mlflow_server
+
+    h = Handlers.from_config(LabConfig(variants_dir=REPO / "variants", experiments_dir=lab_env.root))
+    workflow.track(lab_env, lab_env.load(KEY), previews=False)
+    local = h.runs_markdown(KEY)
+    assert "](" not in local and "http" not in local and "mlflow ui" in local
+    store = tmp_path / "server"
+    store.mkdir()
+    url, server = mlflow_server(store)
+    with server:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        workflow.track(lab_env, lab_env.load(KEY), previews=False)
+        linked = h.runs_markdown(KEY)
+        links = re.findall(r"\]\((http[^)]+)\)", linked)
+        assert len(links) == 3 and all(link.startswith(f"{url}/#/experiments/") for link in links)
+        exp_id = tracking.experiment_id(KEY)
+        run_ids = set(tracking.arm_runs(KEY).values())
+        assert {link.rsplit("/", 1)[1] for link in links} == run_ids
+        assert all(f"/experiments/{exp_id}/runs/" in link for link in links)
+        with urllib.request.urlopen(links[0].split("#")[0], timeout=30) as page:  # the server's UI answers
+            assert page.status == 200
