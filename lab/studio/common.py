@@ -17,7 +17,6 @@ from lab.render.styles import STYLES
 
 # Choices derived from the code that defines them ("auto" first, as the renderer's default).
 BACKEND_CHOICES = ["auto", *sorted(b for b in BACKENDS if b != "auto")]
-MODEL_BACKENDS = ("wan", "tiny-wan")  # backends that run a diffusion model: one at a time (the GPU slot)
 LEVEL_CHOICES = ["auto"] + [str(i) for i in range(MAX_LEVEL + 1)]
 STYLE_CHOICES = list(STYLES)
 LOCALES = ["en", "zh-CN"]

@@ -15,8 +15,9 @@ from lab.library.events import sample_event
 from lab.library.schema import with_changes
 from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary
+from lab.render.backends import uses_gpu
 from lab.studio import forms
-from lab.studio.common import GPU_SLOT, MODEL_BACKENDS, SLOTS, RenderSteps, designer_message, text
+from lab.studio.common import GPU_SLOT, SLOTS, RenderSteps, designer_message, text
 
 # The names of what each handler reads and returns, beyond the form's fields (``forms.FORM``).
 EVENT = ("user", "old_rank", "new_rank", "rival", "challenge", "locale")  # the made-up preview event
@@ -163,7 +164,7 @@ class DesignHandlers:
         except ValueError as exc:
             raise LabError("preview event", str(exc)) from None
         lvl = None if level in (None, "", "auto") else int(level)
-        if backend in MODEL_BACKENDS:
+        if uses_gpu(backend):
             with GPU_SLOT:
                 return forms.cached_preview(v, e, backend=backend, level=lvl, logo_root=self.variants.root,
                                             progress=progress)
@@ -253,7 +254,7 @@ class DesignHandlers:
                 if progress is not None:
                     progress((_n + fraction, len(chosen)), desc=desc)
 
-            step = RenderSteps(report, backend in MODEL_BACKENDS, f"{variant_id}: ", session=session)
+            step = RenderSteps(report, uses_gpu(backend), f"{variant_id}: ", session=session)
             p, cached = self.render(v, event, backend, level, progress=step)
             out[f"cmp_video_{i}"] = p.video
             out[f"cmp_info_{i}"] = f"**{v.id}** `{v.version}` · " + self.summary(p.sidecar, cached)

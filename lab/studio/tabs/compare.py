@@ -6,7 +6,8 @@ from typing import Any
 
 import gradio as gr
 
-from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, MODEL_BACKENDS, SLOTS, SYNC_PLAY
+from lab.render.backends import uses_gpu
+from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, SLOTS, SYNC_PLAY
 from lab.studio.handlers import COMPARED
 from lab.studio.wiring import Ui, Visible
 
@@ -70,8 +71,8 @@ def wire(ui: Ui, h: Any, cpu: dict[str, Any], gpu: dict[str, Any], live: dict[st
 
     ui["cmp_cancel"].click(cancel, None, ui["compare_msg"], cancels=[c_cpu, c_gpu], queue=False)
     ui["sync_btn"].click(None, js=SYNC_PLAY)
-    ui.on(ui["c_backend"].change, lambda v: {"compare_btn": Visible(v["c_backend"] not in MODEL_BACKENDS),
-                                             "compare_gpu_btn": Visible(v["c_backend"] in MODEL_BACKENDS)},
+    ui.on(ui["c_backend"].change, lambda v: {"compare_btn": Visible(not uses_gpu(v["c_backend"])),
+                                             "compare_gpu_btn": Visible(uses_gpu(v["c_backend"]))},
           ("c_backend",), ("compare_btn", "compare_gpu_btn"), **live)
 
     def clear(v: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from typing import Any
 
 import gradio as gr
 
+from lab.render.backends import uses_gpu
 from lab.render.styles import MOTION_KNOBS
 from lab.studio import forms
-from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, MODEL_BACKENDS, STYLE_CHOICES, RenderSteps
+from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, STYLE_CHOICES, RenderSteps
 from lab.studio.handlers import CHECKED, EVENT, FIELD_ERRORS, LOADED, RENDERED, SAVED
 from lab.studio.tabs import PICKERS, pickers
 from lab.studio.wiring import Choices, Ui, Visible
@@ -215,12 +216,12 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
     wire_strip(ui, h, demo, live)
 
     ui.on(ui["orientation"].input, pick_orientation, ("orientation", "size"), ("size",), **live)
-    ui.on(ui["backend"].change, lambda v: {"render_btn": Visible(v["backend"] not in MODEL_BACKENDS),
-                                           "render_gpu_btn": Visible(v["backend"] in MODEL_BACKENDS)},
+    ui.on(ui["backend"].change, lambda v: {"render_btn": Visible(not uses_gpu(v["backend"])),
+                                           "render_gpu_btn": Visible(uses_gpu(v["backend"]))},
           ("backend",), ("render_btn", "render_gpu_btn"), **live)
 
     def preview(v: dict[str, Any], session: str, progress: Any) -> dict[str, Any]:
-        step = RenderSteps(lambda f, d: progress(f, desc=d), v["backend"] in MODEL_BACKENDS, session=session)
+        step = RenderSteps(lambda f, d: progress(f, desc=d), uses_gpu(v["backend"]), session=session)
         return h.preview(v["variant"], form_of(v), event_of(v), backend=v["backend"], level=v["level"],
                          size=v["size"], progress=step)
 
