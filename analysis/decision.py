@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from analysis import frequentist
 from analysis.options import Options
-from analysis.power import plan as power_plan
+from analysis.power import power_plan
 from analysis.results import ComparisonResult, Decision, GuardrailResult
 from analysis.statistics import ArmData
 

@@ -61,7 +61,7 @@ def n_per_arm(p1: float, p2: float, alpha: float = 0.05, power: float = 0.8) -> 
     return num**2 / (p1 - p2) ** 2
 
 
-def plan(baseline: float, mde_abs: float | None = None, mde_rel: float | None = None, alpha: float = 0.05,
+def power_plan(baseline: float, mde_abs: float | None = None, mde_rel: float | None = None, alpha: float = 0.05,
          power: float = 0.8, arms: int = 2, daily: int | None = None) -> PowerPlan:
     """Sample size per arm for a baseline CTR and a minimum detectable effect.
 

@@ -346,7 +346,7 @@ def outcome_files(p: Probe) -> None:
     exp = dataclasses.replace(exp, segments=("platform",))
     arms = exp.arm_ids
     seg_rows = "".join(f"u{i},{arms[i % 3]},2026-11-01 08:00:00,0,{'ios' if i % 3 else ''}\n" for i in range(30))
-    p.call("outcomes ingest: empty value in a declared segment", OutcomeStore(exp.key).ingest_many, exp,
+    p.call("outcomes ingest: empty value in a declared segment", OutcomeStore(exp.key).ingest_together, exp,
            [p.file("declared segment.csv", head.strip() + ",platform\n" + seg_rows)])
     p.cli("analyze: not gzip (process)", "analyze", str(p.root / "inputs" / "not gzip.csv.gz"), process=True)
 

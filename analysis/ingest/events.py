@@ -64,7 +64,7 @@ def event_exprs(src: Source) -> dict[str, str]:
 
 
 @dataclass
-class _Plan:
+class _Query:
     """What one events load checks and computes, as SQL over ``src``."""
 
     src: Source
@@ -134,7 +134,7 @@ def load_events(path: PathLike | Sequence[PathLike] | Source, segment: str | Non
     check_segment(src, segment)
     for name in (*required, *guardrails):
         check_segment(src, name)
-    plan = _Plan(src, segment, list(variants) if variants is not None else None, start, end, tuple(required),
+    plan = _Query(src, segment, list(variants) if variants is not None else None, start, end, tuple(required),
                  _pre_kind(src, cuped, start, pre_start), pre_start, tuple(dict.fromkeys(guardrails)))
     con = src.connect()
     try:
@@ -165,7 +165,7 @@ def _pre_kind(src: Source, cuped: bool, start: dt.datetime | None, pre_start: dt
     return "columns"
 
 
-def _load(plan: _Plan, con: duckdb.DuckDBPyConnection, variants: Sequence[str] | None) -> Dataset:
+def _load(plan: _Query, con: duckdb.DuckDBPyConnection, variants: Sequence[str] | None) -> Dataset:
     src = plan.src
 
     def run(sql: str, extra: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
@@ -206,7 +206,7 @@ def _load(plan: _Plan, con: duckdb.DuckDBPyConnection, variants: Sequence[str] |
     return Dataset("events", arms, segments, rows=total, skipped=skipped, notes=notes, daily=daily)
 
 
-def _timeline(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection], checks: dict[str, str]
+def _timeline(plan: _Query, run: Callable[[str], duckdb.DuckDBPyConnection], checks: dict[str, str]
               ) -> tuple[int, list[dict[str, Any]], int, list[int]]:
     """Scan 1: rows per day and arm, with invalid and out-of-window rows counted in the same pass."""
     e, outside = plan.e, plan.outside()
@@ -229,7 +229,7 @@ def _timeline(plan: _Plan, run: Callable[[str], duckdb.DuckDBPyConnection], chec
     return total, daily, sum(r[5] for r in by_day), bad
 
 
-def _per_arm(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], arms: list[str]
+def _per_arm(plan: _Query, run: Callable[..., duckdb.DuckDBPyConnection], arms: list[str]
              ) -> tuple[dict[str, RatioStatistic], int, dict[str, CupedMoments], int, int]:
     """Scan 2: per user (a 64-bit hash of the id), then per arm, in one query. Returns the per-arm statistics,
     the users seen in two arms, CUPED moments, whether an empty id may be there, and how many users have
@@ -266,7 +266,7 @@ def _per_arm(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], arms: l
     return stats, int(crossed), moments, int(suspect), int(uneven)
 
 
-def _per_user_sql(plan: _Plan, arms: list[str], split: bool) -> str:
+def _per_user_sql(plan: _Query, arms: list[str], split: bool) -> str:
     """The per-user, then per-arm query. ``split``: a pair of filtered counts per arm, summed per arm with
     filters (exact for users seen in several arms), one row. Else one pair of counts and the mask of the arms
     seen (``m``), summed per mask: one row per mask, the arm ``i`` alone being ``1 << i``."""
@@ -318,7 +318,7 @@ def _per_user_sql(plan: _Plan, arms: list[str], split: bool) -> str:
 _MASK_TYPES = (("UTINYINT", 8), ("USMALLINT", 16), ("UINTEGER", 32), ("UBIGINT", 64))
 
 
-def _guardrail_sums(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection]) -> dict[str, dict[str, int]]:
+def _guardrail_sums(plan: _Query, run: Callable[..., duckdb.DuckDBPyConnection]) -> dict[str, dict[str, int]]:
     """Each guardrail count summed per arm over the window's rows (an empty cell counts 0)."""
     e, c = plan.e, plan.src.col
     sums = ", ".join(f"coalesce(sum(TRY_CAST({c(g)} AS DOUBLE)), 0)" for g in plan.guardrails)
@@ -327,7 +327,7 @@ def _guardrail_sums(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection]) 
     return {r[0]: {g: int(x) for g, x in zip(plan.guardrails, r[1:], strict=True)} for r in rows}
 
 
-def _segments(plan: _Plan, run: Callable[..., duckdb.DuckDBPyConnection], order: list[str]
+def _segments(plan: _Query, run: Callable[..., duckdb.DuckDBPyConnection], order: list[str]
               ) -> dict[str, list[ArmData]]:
     """Per segment and arm: a user counts in each segment they were seen in (scan 3, only with a segment)."""
     e, c = plan.e, plan.src.col

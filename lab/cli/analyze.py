@@ -74,10 +74,10 @@ def _analysis_input(args: argparse.Namespace) -> Any:
 
 
 def cmd_power(args: argparse.Namespace) -> int:
-    from analysis.power import plan
+    from analysis.power import power_plan
 
     try:
-        p = plan(args.baseline, mde_abs=args.mde_abs, mde_rel=args.mde_rel, alpha=args.alpha, power=args.power,
+        p = power_plan(args.baseline, mde_abs=args.mde_abs, mde_rel=args.mde_rel, alpha=args.alpha, power=args.power,
                  arms=args.arms, daily=args.daily)
     except ValueError as exc:
         raise LabError("power", str(exc)) from None
@@ -123,7 +123,7 @@ def register(sub: Any) -> None:
     p.add_argument("--start", help="experiment window start (events only; earlier rows are skipped and counted)")
     p.add_argument("--end", help="experiment window end, exclusive (events only)")
     p = add(sub, "power", cmd_power, "sample size per arm for a CTR test", dir_flag=False)
-    # Ranges are checked by analysis.power.plan, which the studio calls too; here only "a finite number".
+    # Ranges are checked by analysis.power.power_plan, which the studio calls too; here only "a finite number".
     p.add_argument("--baseline", type=_finite(), required=True, help="control CTR, e.g. 0.23")
     mde = p.add_mutually_exclusive_group(required=True)
     mde.add_argument("--mde-abs", type=_finite(), help="absolute lift to detect, e.g. 0.02")

@@ -179,7 +179,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from lab.experiments.export import prompt_name
+    from lab.experiments.registry import prompt_name
     from lab.experiments.workflow import rollback
 
     old, new = rollback(args.scenario)

@@ -115,10 +115,10 @@ def cmd_variants_clone(args: argparse.Namespace) -> int:
 def cmd_event_validate(args: argparse.Namespace) -> int:
     event = parse_event(read_arg(args.event))
     if args.json:
-        _print_json({"ok": True, "event": event.event, "new_rank": event.new_rank, "old_rank": event.old_rank,
+        _print_json({"ok": True, "event": event.scenario, "new_rank": event.new_rank, "old_rank": event.old_rank,
                      "rank_delta": event.rank_delta, "locale": event.locale})
     else:
-        print(f"ok: {event.event} #{event.old_rank or '-'} -> #{event.new_rank} ({event.locale})")
+        print(f"ok: {event.scenario} #{event.old_rank or '-'} -> #{event.new_rank} ({event.locale})")
     return 0
 
 

@@ -117,9 +117,9 @@ class OutcomeStore:
 
     def ingest(self, exp: Experiment, path: Path | str) -> IngestResult:
         """Validate ``path`` against the experiment's arms and add it to the store, once."""
-        return self.ingest_many(exp, [Path(path)])[0]
+        return self.ingest_together(exp, [Path(path)])[0]
 
-    def ingest_many(self, exp: Experiment, paths: list[Path]) -> list[IngestResult]:
+    def ingest_together(self, exp: Experiment, paths: list[Path]) -> list[IngestResult]:
         """Add several files all or nothing: validate every one, store them all, then list them in one write."""
         paths = [Path(p) for p in paths]
         if not paths:

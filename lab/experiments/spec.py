@@ -43,7 +43,7 @@ class Arm:
 
 
 @dataclass(frozen=True)
-class Plan:
+class SamplePlan:
     baseline: float
     mde_rel: float
     power: float = 0.8
@@ -55,7 +55,7 @@ class Experiment:
     hypothesis: str
     scenario: str
     arms: tuple[Arm, ...]
-    plan: Plan
+    plan: SamplePlan
     primary_metric: str = "ctr"
     guardrails: tuple[str, ...] = ()
     alpha: float = 0.05
@@ -91,7 +91,7 @@ class Experiment:
         return arm, version, h
 
     def planned_n_per_arm(self) -> int:
-        from analysis.power import plan as power_plan
+        from analysis.power import power_plan as power_plan
 
         return power_plan(self.plan.baseline, mde_rel=self.plan.mde_rel, alpha=self.alpha, power=self.plan.power,
                           arms=len(self.arms)).n_per_arm
@@ -243,12 +243,12 @@ def _parse_arms(raw_arms: Any, where: str, scenario: str, variants: VariantLibra
     return tuple(arms)
 
 
-def _parse_plan(plan_raw: Any, where: str) -> Plan:
+def _parse_plan(plan_raw: Any, where: str) -> SamplePlan:
     """A spec's sample-size plan: baseline CTR, the relative lift worth detecting and the power."""
     if not isinstance(plan_raw, dict) or set(plan_raw) - {"baseline", "mde_rel", "power"}:
         raise ExperimentError(f"{where}: plan", "must have baseline, mde_rel and optionally power")
     try:
-        plan = Plan(float(plan_raw["baseline"]), float(plan_raw["mde_rel"]), float(plan_raw.get("power", 0.8)))
+        plan = SamplePlan(float(plan_raw["baseline"]), float(plan_raw["mde_rel"]), float(plan_raw.get("power", 0.8)))
     except (KeyError, TypeError, ValueError):
         raise ExperimentError(f"{where}: plan", "needs numbers for baseline and mde_rel",
                               "e.g. plan: {baseline: 0.23, mde_rel: 0.1}") from None

@@ -12,8 +12,7 @@ from typing import Any
 from analysis.report import html_report  # noqa: F401 - the studio reads it from here
 from analysis.results import AnalysisResult
 from lab.errors import LabError
-from lab.experiments import export as export_mod
-from lab.experiments import tracking
+from lab.experiments import registry, tracking
 from lab.experiments.analyses import FileAnalysis, LoggedAnalysis, analyze_and_log, analyze_file  # noqa: F401
 from lab.experiments.outcomes import IngestResult, OutcomeStore, analyze_experiment
 from lab.experiments.spec import Experiment, ExperimentLibrary
@@ -98,7 +97,7 @@ EXPORTABLE = ("running", "stopped", "shipped")
 
 
 def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, force: bool = False,
-           reason: str | None = None, out: Path | None = None) -> export_mod.ExportResult:
+           reason: str | None = None, out: Path | None = None) -> registry.ExportResult:
     """Ship the winner (or, forced with a reason, another arm): registry alias ``production`` + bundle.
 
     Refused when the analysis found a sample ratio mismatch or no winner, unless forced with a reason, which
@@ -136,7 +135,7 @@ def export(experiments: ExperimentLibrary, key: str, arm: str | None = None, for
 
 
 def _ship(experiments: ExperimentLibrary, exp: Experiment, variant: Variant, decision: Any, forced: bool,
-          reason: str | None, out: Path | None) -> export_mod.ExportResult:
+          reason: str | None, out: Path | None) -> registry.ExportResult:
     """The export's steps, ordered so that an interruption leaves the old production or the new one.
 
     Register the prompt version and write its bundle under its own name (both harmless if orphaned), move the
@@ -144,27 +143,27 @@ def _ship(experiments: ExperimentLibrary, exp: Experiment, variant: Variant, dec
     failure after the commit moves the alias back (if the server still answers) and ``production.json`` with it.
     """
     mlflow = tracking.configure()
-    key, chosen, name = exp.key, variant.id, export_mod.prompt_name(exp.scenario)
-    previous = export_mod.production_version(name)
+    key, chosen, name = exp.key, variant.id, registry.prompt_name(exp.scenario)
+    previous = registry.production_version(name)
     with contextlib.suppress(LabError):  # repair what an interrupted export left, if that bundle is here
-        export_mod.sync_production(exp.scenario, previous)
-    production = export_mod.bundle_dir(exp.scenario) / "production.json"
+        registry.sync_production(exp.scenario, previous)
+    production = registry.bundle_dir(exp.scenario) / "production.json"
     before = production.read_text(encoding="utf-8") if production.is_file() else None
     tags = {"experiment": key, "arm": chosen, "variant_version": variant.version,
             "content_hash": variant.content_hash, "decision": decision.headline, "forced": str(forced).lower(),
-            export_mod.PREVIOUS: str(previous) if previous is not None else ""}
+            registry.PREVIOUS: str(previous) if previous is not None else ""}
     if forced:
         tags["force_reason"] = reason.strip()
     pv = mlflow.genai.register_prompt(name=name, template=variant.prompt_template,
                                       commit_message=f"{key}: {decision.headline}" + (" (forced)" if forced else ""),
                                       tags=tags)
     version = int(pv.version)
-    bundle = export_mod.make_bundle(variant, key, decision, forced, reason, name, version)
-    export_mod.write_bundle(exp.scenario, version, bundle)
+    bundle = registry.make_bundle(variant, key, decision, forced, reason, name, version)
+    registry.write_bundle(exp.scenario, version, bundle)
     eid = tracking.experiment_id(key)
-    export_mod.move_alias(name, version)  # the commit point
+    registry.move_alias(name, version)  # the commit point
     try:
-        production = export_mod.sync_production(exp.scenario, version)
+        production = registry.sync_production(exp.scenario, version)
         run_tags = {tracking.KIND: "export", tracking.ARM: chosen, "highlight_lab.forced": str(forced).lower(),
                     "highlight_lab.prompt_version": str(version)}
         with tracking.run(eid, f"export {chosen}", run_tags) as (client, run_id):
@@ -178,7 +177,7 @@ def _ship(experiments: ExperimentLibrary, exp: Experiment, variant: Variant, dec
         experiments.set_status(key, "shipped")
     if out:
         atomic_write_text(Path(out), production.read_text(encoding="utf-8"))
-    return export_mod.ExportResult(exp.scenario, chosen, name, version, previous, str(Path(out) if out else production),
+    return registry.ExportResult(exp.scenario, chosen, name, version, previous, str(Path(out) if out else production),
                                    forced, decision.headline)
 
 
@@ -189,7 +188,7 @@ def _undo_ship(name: str, previous: int | None, production: Path, before: str | 
     from requests import RequestException
 
     try:
-        export_mod.move_alias(name, previous)
+        registry.move_alias(name, previous)
     except (MlflowException, RequestException, OSError, LabError):
         return
     if before is None:
@@ -206,20 +205,20 @@ def rollback(scenario: str) -> tuple[int, int]:
     """
     with tracking.reachable():
         mlflow = tracking.configure()
-        name = export_mod.prompt_name(scenario)
-        current = export_mod.production_version(name)
+        name = registry.prompt_name(scenario)
+        current = registry.production_version(name)
         if current is None:
             raise LabError(f"rollback {scenario}", f"prompt {name} has no production version")
         pv = mlflow.genai.load_prompt(f"prompts:/{name}/{current}")
-        previous = (pv.tags or {}).get(export_mod.PREVIOUS) or ""
+        previous = (pv.tags or {}).get(registry.PREVIOUS) or ""
         if not previous:
             raise LabError(f"rollback {scenario}", f"version {current} was the first production version",
                            "there is nothing earlier to roll back to")
-        if not export_mod.bundle_path(scenario, int(previous)).is_file():
+        if not registry.bundle_path(scenario, int(previous)).is_file():
             raise LabError(f"rollback {scenario}", f"the bundle of version {previous} is not on this machine",
                            "nothing was changed; roll back where it was exported, or export that arm again")
-        export_mod.move_alias(name, int(previous))  # the commit point
-        export_mod.sync_production(scenario, int(previous))
+        registry.move_alias(name, int(previous))  # the commit point
+        registry.sync_production(scenario, int(previous))
         return current, int(previous)
 
 
@@ -369,8 +368,8 @@ def production_versions(scenario: str) -> list[dict[str, Any]]:
 
 def _versions(scenario: str) -> list[dict[str, Any]]:
     mlflow = tracking.configure()
-    name = export_mod.prompt_name(scenario)
-    current = export_mod.production_version(name)
+    name = registry.prompt_name(scenario)
+    current = registry.production_version(name)
     if current is None:
         return []
     rows = []
@@ -393,9 +392,9 @@ def _versions(scenario: str) -> list[dict[str, Any]]:
     return rows[::-1]
 
 
-def production_bundle(scenario: str) -> Path | None:
+def bundle_path(scenario: str) -> Path | None:
     """The production bundle file for a scenario, when something was exported."""
-    path = export_mod.bundle_dir(scenario) / "production.json"
+    path = registry.bundle_dir(scenario) / "production.json"
     return path if path.exists() else None
 
 
@@ -418,10 +417,3 @@ def ensure_demo(experiments: ExperimentLibrary, daily: int = 3000, days: int = 1
     # when it may be read, not one stopped early.
     simulate_and_ingest(experiments, DEMO_KEY, DEMO_CTR, daily=daily, days=days, users_per_day=2.0)
     return analyze_and_log(experiments, DEMO_KEY)
-
-
-def ingest_many(experiments: ExperimentLibrary, exp: Experiment, paths: list[Path]
-                ) -> tuple[list[IngestResult], list[tuple[str, LabError]], AnalysisResult | None]:
-    """``ingest_files`` as the studio's Experiments tab reads it: (added, refused, analysis)."""
-    report = ingest_files(experiments, exp, paths)
-    return report.added, report.refused, report.result

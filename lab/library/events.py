@@ -55,9 +55,12 @@ TAG_BASE, TAG_END = "\U0001f3f4", "\U000e007f"
 
 @dataclass(frozen=True)
 class RankEvent:
-    """One leaderboard change for one user. ``user``, ``user_id`` and ``rival`` are personal data."""
+    """One leaderboard change for one user. ``user``, ``user_id`` and ``rival`` are personal data.
 
-    event: str
+    ``scenario`` is the payload's ``event`` field (``rank_up``, ``defend``, ``first_entry``).
+    """
+
+    scenario: str
     user: str
     new_rank: int
     user_id: str | None = None
@@ -73,12 +76,14 @@ class RankEvent:
         return 0 if self.old_rank is None else self.old_rank - self.new_rank
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """The event as its payload (``scenario`` under the payload's name, ``event``)."""
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        return {"event": data.pop("scenario"), **data}
 
     def public_fields(self) -> dict[str, Any]:
         """The fields that carry no personal data: the only ones a prompt or a log may use."""
         return {
-            "event": self.event,
+            "event": self.scenario,
             "old_rank": self.old_rank,
             "new_rank": self.new_rank,
             "rank_delta": self.rank_delta,
@@ -152,7 +157,7 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
         )
 
     return RankEvent(
-        event=kind,
+        scenario=kind,
         user=user,
         new_rank=new_rank,
         user_id=_text(data.get("user_id"), f"{where}.user_id", ID_MAX),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lab import config
 from lab.errors import LabError
-from lab.experiments.export import variant_from_bundle
+from lab.experiments.registry import variant_from_bundle
 from lab.experiments.spec import Experiment, ExperimentLibrary
 from lab.library.events import RankEvent
 from lab.library.variant import Variant
@@ -48,14 +48,14 @@ class VariantChooser:
         return next((e for e in self._running if e.scenario == scenario), None)
 
     def choose(self, event: RankEvent) -> Choice:
-        exp = self.running(event.event)
+        exp = self.running(event.scenario)
         if exp is not None and event.user_id:
             arm, version, _ = exp.assign(event.user_id)
             if arm is not None and version is not None:
                 if (arm, version) not in self._versions:
                     self._versions[(arm, version)] = self.experiments.variants.load_version(arm, version)
                 return Choice(self._versions[(arm, version)], exp.key, arm, "experiment")
-        variant, key = self.bundle(event.event)
+        variant, key = self.bundle(event.scenario)
         return Choice(variant, key, variant.id, "bundle")
 
     def bundle(self, scenario: str) -> tuple[Variant, str | None]:

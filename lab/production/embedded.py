@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from lab.errors import LabError
 from lab.production.settings import WorkerSettings
-from lab.production.task import FAULT, PUSH_FAILED, RENDERED, EventTask, Outcome, RetryLater
+from lab.production.task import FAULT, PUSH_FAILED, RENDERED, EventTask, RetryLater, TaskResult
 
 _TASK: EventTask | None = None
 FAULT_RETRIES = 3  # per event, with back-off; then the run stops and says what to fix
@@ -30,7 +30,7 @@ def _init(settings: WorkerSettings) -> None:
     _TASK = EventTask(settings)
 
 
-def _run(line: str, source: str) -> Outcome:
+def _run(line: str, source: str) -> TaskResult:
     """Run one event in a pool process: out-of-memory is retried one level down after its back-off, a fault
     (store, push, model, ledger) at the same level with back-off, at most ``FAULT_RETRIES`` times; then the
     event is left as it was (not dead-lettered) for the next run, and its outcome says what to fix."""
@@ -45,7 +45,7 @@ def _run(line: str, source: str) -> Outcome:
                 faults += 1
                 if faults > FAULT_RETRIES:
                     status = PUSH_FAILED if retry.fault == "push" else FAULT
-                    return Outcome(status, "", time.perf_counter() - t0, reason=str(retry))
+                    return TaskResult(status, "", time.perf_counter() - t0, reason=str(retry))
             else:
                 level = retry.level
             attempt = retry.attempt
@@ -141,7 +141,7 @@ def run_batch(lines: Iterable[tuple[str, str]], settings: WorkerSettings, worker
     _init(settings)
     summary.repaired = _TASK.ledger.repair() if _TASK else 0
 
-    def account(outcome: Outcome) -> None:
+    def account(outcome: TaskResult) -> None:
         summary.counts[outcome.status] += 1
         if outcome.status == RENDERED:
             summary.latencies.append(outcome.seconds)

@@ -41,7 +41,7 @@ MAX_BACKOFF_S = 300.0
 
 
 @dataclass(frozen=True)
-class Outcome:
+class TaskResult:
     status: str
     key: str
     seconds: float
@@ -83,7 +83,7 @@ class EventTask:
                 log.warning("%s", notice)
         return self._backend
 
-    def handle(self, line: Any, source: Any, level: int | None = None, attempt: int = 0) -> Outcome:
+    def handle(self, line: Any, source: Any, level: int | None = None, attempt: int = 0) -> TaskResult:
         """Process one event line. Raises ``RetryLater`` for out-of-memory with retries left and for faults."""
         t0 = time.perf_counter()
         source = source if isinstance(source, str) and len(source) <= 200 else "task"
@@ -93,21 +93,21 @@ class EventTask:
             key = _invalid_key(line)
             entry = {"stage": "validate", "source": source, "reason": str(exc)}
             if not self._infra("ledger", attempt, lambda: self.ledger.dead_letter(key, entry)):
-                return Outcome(DUPLICATE, key, time.perf_counter() - t0, reason="already dead-lettered")
-            return Outcome(INVALID, key, time.perf_counter() - t0, reason=str(exc))
+                return TaskResult(DUPLICATE, key, time.perf_counter() - t0, reason="already dead-lettered")
+            return TaskResult(INVALID, key, time.perf_counter() - t0, reason=str(exc))
         key = event_hash(event.event_id)
         return self._infra("ledger", attempt, lambda: self._claimed(event, key, source, level, attempt, t0))
 
     def _claimed(self, event: RankEvent, key: str, source: str, level: int | None, attempt: int,
-                 t0: float) -> Outcome:
+                 t0: float) -> TaskResult:
         if self.ledger.is_dead(key):
-            return Outcome(DUPLICATE, key, time.perf_counter() - t0, reason="already dead-lettered")
+            return TaskResult(DUPLICATE, key, time.perf_counter() - t0, reason="already dead-lettered")
         done = self.ledger.done(key)
         if done is not None and (not self.settings.webhook_url or self.ledger.pushed(key)):
-            return Outcome(DUPLICATE, key, time.perf_counter() - t0, done.get("level"))
+            return TaskResult(DUPLICATE, key, time.perf_counter() - t0, done.get("level"))
         with self.ledger.claim(key) as held:
             if not held:
-                return Outcome(BUSY, key, time.perf_counter() - t0, reason="another worker holds it now")
+                return TaskResult(BUSY, key, time.perf_counter() - t0, reason="another worker holds it now")
             done = self.ledger.done(key) or self.ledger.recover(key)
             status = DUPLICATE
             if done is None:
@@ -116,7 +116,7 @@ class EventTask:
                 except LabError as exc:  # nothing to show yet: recorded, and rendered once a variant ships
                     reason = f"no variant: {exc}"
                     self.ledger.dead_letter(f"unserved-{key}", {"stage": "choose", "source": source, "reason": reason})
-                    return Outcome(FAILED, key, time.perf_counter() - t0, reason=reason)
+                    return TaskResult(FAILED, key, time.perf_counter() - t0, reason=reason)
                 try:
                     done = self._render(event, choice, key, level if level is not None else self.settings.level,
                                         attempt)
@@ -125,7 +125,7 @@ class EventTask:
                 status = RENDERED
             if self.settings.webhook_url and not self.ledger.pushed(key):
                 self._push(event, key, done, attempt)
-        return Outcome(status, key, time.perf_counter() - t0, done.get("level"))
+        return TaskResult(status, key, time.perf_counter() - t0, done.get("level"))
 
     def _push(self, event: RankEvent, key: str, done: dict[str, Any], attempt: int) -> None:
         result = push(self.settings.webhook_url, {"event_id": event.event_id, "video_url": done["video"],
@@ -168,7 +168,7 @@ class EventTask:
                       "experiment": choice.experiment if choice.source == "experiment" else None,
                       "shipped_from": choice.experiment if choice.source == "bundle" else None,
                       "arm": choice.arm, "variant_version": choice.variant.version,
-                      "source": choice.source, "scenario": event.event, "level": result.level,
+                      "source": choice.source, "scenario": event.scenario, "level": result.level,
                       "render_s": round(result.seconds, 4), "time": now_iso(),
                       "video": video, "poster": poster}
         self.ledger.record(key, impression)
@@ -185,7 +185,7 @@ class EventTask:
                 self.store.put(tmp / "video.poster.png", f"{key}.poster.png"))
 
     def _out_of_memory(self, exc: OutOfMemory, key: str, source: str, level: int | None, attempt: int,
-                       t0: float) -> Outcome:
+                       t0: float) -> TaskResult:
         if attempt < self.settings.render_retries:
             failed_at = level if level is not None else self.settings.level
             # The default ladder's last rung; a render clamps to its own ladder.
@@ -193,7 +193,7 @@ class EventTask:
             raise RetryLater(next_level, attempt + 1, self.settings.retry_backoff_s * 2 ** attempt, str(exc))
         reason = f"out of memory after {attempt + 1} attempts: {exc}"
         self.ledger.dead_letter(key, {"stage": "render", "source": source, "reason": reason})
-        return Outcome(FAILED, key, time.perf_counter() - t0, reason=reason)
+        return TaskResult(FAILED, key, time.perf_counter() - t0, reason=reason)
 
 
 def parse_production_event(line: Any, source: str) -> RankEvent:

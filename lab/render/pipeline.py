@@ -116,8 +116,8 @@ def check_inputs(variant: Variant, event: RankEvent, out: Path | str, options: R
         raise LabError("--out", f"{out} does not end in .mp4", "give a path such as preview.mp4")
     if out.parent and not out.parent.exists():
         raise LabError("--out", f"folder {out.parent} does not exist", "create it first")
-    if event.event != variant.scenario:
-        raise LabError(f"variant {variant.id}", f"is for {variant.scenario} events, the event is {event.event}",
+    if event.scenario != variant.scenario:
+        raise LabError(f"variant {variant.id}", f"is for {variant.scenario} events, the event is {event.scenario}",
                        "choose a variant of the event's scenario")
     if options.level is not None and not 0 <= options.level <= len(variant.degrade):
         raise LabError("--level", f"level {options.level} does not exist for {variant.id}",

@@ -54,8 +54,8 @@ def beat_sheet(variant: Variant, event: RankEvent, orientation: str = "landscape
     the brand logo (none drawn without it)."""
     if orientation not in ORIENTATIONS:
         raise LabError("frame strip", f"{orientation!r} is not an orientation", "use landscape or portrait")
-    if event.event != variant.scenario:
-        raise LabError(f"variant {variant.id}", f"is for {variant.scenario} events, the event is {event.event}",
+    if event.scenario != variant.scenario:
+        raise LabError(f"variant {variant.id}", f"is for {variant.scenario} events, the event is {event.scenario}",
                        "choose a variant of the event's scenario")
     size = variant.generation_plan(0).size
     w, h = (thumb_width, thumb_width * 9 / 16) if orientation == "landscape" else (thumb_width, thumb_width * 16 / 9)

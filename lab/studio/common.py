@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from analysis.power import plan
+from analysis.power import power_plan
 from lab.errors import LabError
 from lab.library.variant import MAX_LEVEL
 from lab.render.backends import BACKENDS
@@ -112,9 +112,9 @@ class RenderSteps:
 
 
 def power(baseline: float, mde_rel: float, alpha: float, power_: float, arms: int, daily: int) -> str:
-    """The sample size a test needs (``analysis.power.plan``)."""
+    """The sample size a test needs (``analysis.power.power_plan``)."""
     try:
-        p = plan(baseline, mde_rel=mde_rel, alpha=alpha, power=power_, arms=int(arms), daily=int(daily) or None)
+        p = power_plan(baseline, mde_rel=mde_rel, alpha=alpha, power=power_, arms=int(arms), daily=int(daily) or None)
     except ValueError as exc:
         raise LabError("", str(exc)) from None
     return (f"**{p.n_per_arm:,} per arm** ({p.total:,} in all) to detect {p.baseline:.1%} → {p.target:.1%} "

@@ -9,7 +9,7 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from analysis.bayesian import gaussian_lift
 from analysis.frequentist import adjust_p_values, compare, omnibus_chi2, srm_test, wilson_interval
-from analysis.power import n_per_arm, plan
+from analysis.power import n_per_arm, power_plan
 from analysis.statistics import ProportionStatistic as P
 from tests.conftest import shared_reference
 
@@ -31,7 +31,7 @@ def test_statsmodels_published_ztest():
 def test_r_power_prop_test():
     c = case("R power.prop.test")
     assert n_per_arm(c["p1"], c["p2"], c["alpha"], c["power"]) == pytest.approx(c["n_per_arm"], abs=0.05)
-    assert plan(c["p1"], mde_abs=c["p2"] - c["p1"], alpha=c["alpha"], power=c["power"]).n_per_arm == 77
+    assert power_plan(c["p1"], mde_abs=c["p2"] - c["p1"], alpha=c["alpha"], power=c["power"]).n_per_arm == 77
 
 
 def test_growthbook_srm():

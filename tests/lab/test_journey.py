@@ -8,8 +8,8 @@ import pytest
 
 from lab.errors import LabError
 from lab.experiments import tracking
-from lab.experiments.export import prompt_name, variant_from_bundle
 from lab.experiments.outcomes import OutcomeStore, analyze_experiment
+from lab.experiments.registry import prompt_name, variant_from_bundle
 from lab.experiments.simulate import simulate
 from lab.experiments.workflow import export, rollback, track
 from lab.library.events import parse_event

@@ -65,7 +65,7 @@ event_dicts = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=6), eve
 def test_events_from_any_json_value(value):
     event = parses_or_says_why(parse_event, value)
     if event is not None:
-        assert event.event in SCENARIOS and 1 <= event.new_rank
+        assert event.scenario in SCENARIOS and 1 <= event.new_rank
 
 
 @PROPERTY

@@ -39,7 +39,7 @@ class Board:
         ink, fix = tx.ink_for(primary)
         self.user_row = Sprite.from_image(_row_image(
             lay, e.user, primary, ink, outline=(255, 255, 255, 200),
-            badge=new_word if e.event == "first_entry" else None, badge_fill=(*tx.INK, 255), badge_text=accent))
+            badge=new_word if e.scenario == "first_entry" else None, badge_fill=(*tx.INK, 255), badge_text=accent))
         note("user row: name and rank", ink, primary, self._row_box(0), fix)
         self.rival_row = Sprite.from_image(_row_image(lay, e.rival, DARK, LIGHT)) if e.rival else None
         if e.rival:
@@ -96,9 +96,9 @@ class Board:
         slide_in = (1 - ease_out_cubic(t / max(tl.intro_end, 1e-6))) * lay.row_h * 0.6
         dy += slide_in
         p = self.progress(t)
-        if e.event == "rank_up":
+        if e.scenario == "rank_up":
             self._draw_climb(frame, t, p, intro, dy)
-        elif e.event == "defend":
+        elif e.scenario == "defend":
             self._draw_defence(frame, t, intro, dy)
         else:  # first_entry: the row springs up into the board
             self._row(frame, self.user_row, 1.6 * (1 - p), intro, dy)

@@ -57,7 +57,7 @@ class Callout:
                  primary: RGBA, accent: RGBA, locale_words: dict[str, str], note: Callable[..., None]) -> None:
         self.e, self.lay, self.tl, self.spec, self.beats = event, lay, tl, spec, beats
         e, s = event, lay.s
-        old = e.old_rank if e.event == "rank_up" else None
+        old = e.old_rank if e.scenario == "rank_up" else None
         self.art: RankArt = rank_art(f"#{e.new_rank}", accent, master_size(lay, max(beats.punch_scale, 1.0)), GLOW)
         size, from_size = lay.rank_size, even(lay.rank_size * (0.42 if lay.landscape else 0.28))
         from_text = f"#{old} →" if old else ""
@@ -278,7 +278,7 @@ class Callout:
         """The arrow whooshes up into the callout, stretched by its speed, over a smear of light; it bursts
         into the flash at the impact."""
         tl = self.tl
-        if self.e.event == "defend":
+        if self.e.scenario == "defend":
             return
         start = tl.rewind_end if tl.rewind else tl.leap
         if t < tl.anticipation or t >= tl.impact:  # at the impact the arrow becomes the rank

@@ -21,9 +21,9 @@ def words(locale: str) -> dict[str, str]:
 def subtitle(event: RankEvent, locale_words: dict[str, str], entered: str = "entered") -> str:
     """What happened, in words: "▲ 2 places · Weekly 5K", "Rank defended", "New on the board" (``entered``: the
     word for a first entry)."""
-    if event.event == "rank_up":
+    if event.scenario == "rank_up":
         sub = locale_words["place"] if event.rank_delta == 1 else locale_words["places"].format(n=event.rank_delta)
-    elif event.event == "defend":
+    elif event.scenario == "defend":
         sub = locale_words["defended"]
     else:
         sub = locale_words[entered]

@@ -130,7 +130,8 @@ class ExperimentHandlers:
         if not files:
             raise LabError("", "Choose one or more outcome files first")
         exp = self.experiments.load(key)
-        good, errors, _ = workflow.ingest_many(self.experiments, exp, [Path(f) for f in files])
+        report = workflow.ingest_files(self.experiments, exp, [Path(f) for f in files])
+        good, errors = report.added, report.refused
         # The page names the file, never the server's upload folder.
         bad = [(name, row_part(name, exc.what)) for name, exc in errors]
         lines = []
@@ -170,7 +171,7 @@ class ExperimentHandlers:
 
     # analysis
 
-    def analyse(self, key: str, record: bool = True) -> dict[str, Any]:
+    def analyze(self, key: str, record: bool = True) -> dict[str, Any]:
         """Analyse the stored outcomes and log the analysis as an MLflow run, as
         ``highlight-lab experiments analyze KEY`` does (both call ``workflow.analyze_and_log``).
 
@@ -243,7 +244,7 @@ class ExperimentHandlers:
         rows = workflow.production_versions(scenario)
         table = [[r["version"], "● production" if r["production"] else "", r["arm"], r["experiment"],
                   r["variant_version"], r["decision"], r["reason"] if r["forced"] else ""] for r in rows]
-        bundle = workflow.production_bundle(scenario)
+        bundle = workflow.bundle_path(scenario)
         return {"registry_table": table, "bundle_file": str(bundle) if bundle else None}
 
     def export(self, key: str, arm: str, force: bool, reason: str) -> dict[str, Any]:

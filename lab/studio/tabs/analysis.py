@@ -48,20 +48,20 @@ def label(key: str | None) -> str:
 def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], live: dict[str, Any]) -> None:
     outs = (*ANALYSED, "segments_all", "analysis_exp")
 
-    def analyse(v: dict[str, Any], record: bool) -> Any:
+    def analyze(v: dict[str, Any], record: bool) -> Any:
         key = v["exp_key"]
         if not key:
             return {**dict.fromkeys(ANALYSED), "decision": label(None), "analysis_exp": label(None)}
-        out = h.analyse(key, record=record)
+        out = h.analyze(key, record=record)
         pick = out["segment_pick"]
         return {**out, "segment_pick": Choices(pick["choices"], pick["value"]), "segments_all": out["segments_table"],
                 "analysis_exp": label(key)}
 
-    ui.on(ui["analyze_btn"].click, lambda v: analyse(v, True), ("exp_key",), outs, "analysis_msg",
+    ui.on(ui["analyze_btn"].click, lambda v: analyze(v, True), ("exp_key",), outs, "analysis_msg",
           api_name="analyze_experiment", **cpu)
     # Opening the page or picking another experiment reads its analysis (not logged): the tab always shows the
     # experiment it names.
-    ui.on([demo.load, ui["exp_key"].change], lambda v: analyse(v, False), ("exp_key",), outs, "analysis_msg",
+    ui.on([demo.load, ui["exp_key"].change], lambda v: analyze(v, False), ("exp_key",), outs, "analysis_msg",
           api_name="analysis", trigger_mode="always_last", **cpu)
 
     def pick_segment(v: dict[str, Any]) -> dict[str, Any]:

@@ -34,9 +34,9 @@ def changed(**kw):
 def test_the_seed_experiment_is_valid_and_planned():
     exp = parse_experiment(SPEC, "e.yaml", VARIANTS)
     assert exp.arm_ids == ["v1-fast-sprint", "v2-slow-motion", "v3-rival-ghost"] and exp.control == "v1-fast-sprint"
-    from analysis.power import plan
+    from analysis.power import power_plan
 
-    assert exp.planned_n_per_arm() == plan(0.23, mde_rel=0.1, alpha=0.05, power=0.8, arms=3).n_per_arm
+    assert exp.planned_n_per_arm() == power_plan(0.23, mde_rel=0.1, alpha=0.05, power=0.8, arms=3).n_per_arm
 
 
 def test_weights_must_sum_to_one():

@@ -104,7 +104,7 @@ def test_a_killed_ingest_leaves_the_old_store_and_the_next_one_cleans_up(lab_env
             not in {store.data_path(m) for m in before}]
     assert left, "a kill should have left orphans for the next ingest to clean"
 
-    results = store.ingest_many(exp, [a, b])  # the next ingest, in process (the CLI's MLflow step is not needed)
+    results = store.ingest_together(exp, [a, b])  # the next ingest, in process (the CLI's MLflow step is not needed)
     assert [(r.rows, r.dropped, r.duplicate) for r in results] == [(100_000, ("email",), False)] * 2
     listed = {store.data_path(m) for m in store.manifest()}
     assert {(store.root / "events" / n).resolve() for n in data_files(store)} == listed  # orphans gone

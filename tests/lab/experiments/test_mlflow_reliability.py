@@ -14,8 +14,7 @@ import pytest
 
 from lab import config
 from lab.errors import LabError
-from lab.experiments import export as export_mod
-from lab.experiments import tracking
+from lab.experiments import registry, tracking
 from lab.experiments.outcomes import OutcomeStore
 from lab.experiments.workflow import export, rollback, track
 from tests.conftest import REPO, free_port, half_alive_server, mlflow_server
@@ -166,7 +165,7 @@ def test_a_server_killed_mid_export_leaves_the_old_production(lab_env, tmp_path,
     for key in (KEY, "rerun"):
         lab_env.set_status(key, "running")
         OutcomeStore(key).ingest(lab_env.load(key), counts)
-    folder = export_mod.bundle_dir("rank_up")
+    folder = registry.bundle_dir("rank_up")
     with server as proc:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         first = export(lab_env, KEY)
@@ -174,29 +173,29 @@ def test_a_server_killed_mid_export_leaves_the_old_production(lab_env, tmp_path,
         track(lab_env, lab_env.load("rerun"), previews=False)
         old_bundle = (folder / "production.json").read_text(encoding="utf-8")
 
-        original = export_mod.move_alias
+        original = registry.move_alias
 
         def kill_then_move(name, version):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
             return original(name, version)
 
-        monkeypatch.setattr(export_mod, "move_alias", kill_then_move)
+        monkeypatch.setattr(registry, "move_alias", kill_then_move)
         t0 = time.monotonic()
         with pytest.raises(LabError) as err:
             export(lab_env, "rerun", arm="v2-slow-motion", force=True, reason="brand review")
         took = time.monotonic() - t0
-        monkeypatch.setattr(export_mod, "move_alias", original)
+        monkeypatch.setattr(registry, "move_alias", original)
     assert str(err.value) == down_line(url, "the command") and took < HANG_S
     assert (folder / "production.json").read_text(encoding="utf-8") == old_bundle
     assert lab_env.load("rerun").status == "running"
 
     # What the server stored, read straight from its own sqlite store (the server is dead).
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store_dir / 'server.db'}")
-    name = export_mod.prompt_name("rank_up")
-    assert export_mod.production_version(name) == 1
+    name = registry.prompt_name("rank_up")
+    assert registry.production_version(name) == 1
     assert json.loads(old_bundle)["prompt"]["version"] == 1
-    assert export_mod.production_bundle("rank_up")["variant"]["id"] == "v3-rival-ghost"
+    assert registry.load_bundle("rank_up")["variant"]["id"] == "v3-rival-ghost"
     mlflow = tracking.configure()
     runs = mlflow.search_runs(experiment_names=[tracking.experiment_name("rerun")])
     exports = runs[runs["tags.highlight_lab.kind"] == "export"]
@@ -213,7 +212,7 @@ def test_a_failure_after_the_alias_moved_moves_it_back(lab_env, tmp_path, monkey
         lab_env.set_status(key, "running")
         OutcomeStore(key).ingest(lab_env.load(key), counts)
     export(lab_env, KEY)
-    folder = export_mod.bundle_dir("rank_up")
+    folder = registry.bundle_dir("rank_up")
     old_bundle = (folder / "production.json").read_text(encoding="utf-8")
 
     def broken_run(*args, **kwargs):
@@ -222,7 +221,7 @@ def test_a_failure_after_the_alias_moved_moves_it_back(lab_env, tmp_path, monkey
     monkeypatch.setattr(tracking, "run", broken_run)
     with pytest.raises(OSError, match="disk full"):
         export(lab_env, "rerun", arm="v2-slow-motion", force=True, reason="brand review")
-    assert export_mod.production_version(export_mod.prompt_name("rank_up")) == 1
+    assert registry.production_version(registry.prompt_name("rank_up")) == 1
     assert (folder / "production.json").read_text(encoding="utf-8") == old_bundle
     assert lab_env.load("rerun").status == "running"
 
@@ -233,9 +232,9 @@ def test_production_json_follows_the_alias(lab_env, tmp_path):
     OutcomeStore(KEY).ingest(lab_env.load(KEY), counts)
     lab_env.set_status(KEY, "running")
     export(lab_env, KEY)
-    production = export_mod.bundle_dir("rank_up") / "production.json"
+    production = registry.bundle_dir("rank_up") / "production.json"
     production.write_text("{}")  # as if an interrupted export had left it behind
-    assert export_mod.production_bundle("rank_up")["prompt"]["version"] == 1
+    assert registry.load_bundle("rank_up")["prompt"]["version"] == 1
     assert json.loads(production.read_text(encoding="utf-8"))["prompt"]["version"] == 1
 
 

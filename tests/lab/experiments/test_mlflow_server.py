@@ -6,8 +6,8 @@ import urllib.request
 import pytest
 
 from lab.experiments import tracking
-from lab.experiments.export import prompt_name
 from lab.experiments.outcomes import OutcomeStore, analyze_experiment
+from lab.experiments.registry import prompt_name
 from lab.experiments.workflow import export, track
 from tests.conftest import mlflow_server as start_mlflow_server
 

@@ -149,7 +149,8 @@ def test_one_ingest_rule_each_file_on_its_own(lab_env, tmp_path, capsys):
                   "nothing was added to the store")]
     assert [v.impressions for v in report.result.variants] == [100, 100, 100]
     # The studio reads the same call.
-    added, refused, _ = workflow.ingest_many(lab_env, exp, [good, bad])
+    report = workflow.ingest_files(lab_env, exp, [good, bad])
+    added, refused = report.added, report.refused
     assert [r.duplicate for r in added] == [True] and [n for n, _ in refused] == ["b.csv"]
     # The CLI too: the good file's line on stdout, the bad one on stderr, exit 2.
     from lab.cli import main

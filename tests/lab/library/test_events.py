@@ -27,7 +27,7 @@ def error(data) -> str:
 
 def test_the_seed_payload_parses():
     event = parse_event(json.dumps(BASE))
-    assert (event.event, event.user, event.old_rank, event.new_rank, event.rank_delta) == ("rank_up", "Alice", 3, 2, 1)
+    assert (event.scenario, event.user, event.old_rank, event.new_rank, event.rank_delta) == ("rank_up", "Alice", 3, 2, 1)
     assert event.to_dict() == BASE
 
 
@@ -142,7 +142,7 @@ def test_locale_must_be_a_language_tag():
 
 def test_a_sample_event_exists_for_each_scenario():
     for scenario in ("rank_up", "defend", "first_entry"):
-        assert sample_event(scenario).event == scenario
+        assert sample_event(scenario).scenario == scenario
 
 
 def test_a_number_past_pythons_digit_limit_is_refused():

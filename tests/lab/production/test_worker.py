@@ -16,8 +16,8 @@ import pytest
 from lab import config
 from lab.cli import main
 from lab.errors import LabError
-from lab.experiments.export import make_bundle
 from lab.experiments.privacy import hash_id
+from lab.experiments.registry import make_bundle
 from lab.library.versions import VariantLibrary
 from lab.production import embedded
 from lab.production.embedded import read_lines, run_batch

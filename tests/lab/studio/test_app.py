@@ -68,7 +68,7 @@ def test_load_fills_every_named_output(tmp_path):
 
 def test_analyse_logs_the_same_run_as_the_cli(ingested):
     assert analysis_runs(KEY).empty
-    shown = Handlers(ingested.variants, ingested).analyse(KEY)
+    shown = Handlers(ingested.variants, ingested).analyze(KEY)
     assert set(shown) == set(ANALYSED)
     (run_id,) = analysis_runs(KEY)["run_id"]
     assert run_id in shown["analysis_run"]

@@ -383,7 +383,7 @@ def test_a_declared_guardrail_or_segment_missing_from_the_data_says_so(lab_env, 
                       "v3-rival-ghost,7000,2660\n")
     OutcomeStore(KEY).ingest(lab_env.load(KEY), counts)
     h = Handlers.from_config(LabConfig(variants_dir=REPO / "variants", experiments_dir=lab_env.root))
-    out = h.analyse(KEY, record=False)
+    out = h.analyze(KEY, record=False)
     assert out["guardrails_table"] == [["dismissals", "all arms", "", "", "", "not measured in this data"]]
     assert out["segments_table"] == [["platform: not in this data", "", "", ""]]
     assert out["segment_pick"]["choices"] == [ALL_SEGMENTS]

@@ -102,7 +102,7 @@ def sync_production(scenario: str, version: int | None) -> Path:
     return target
 
 
-def production_bundle(scenario: str) -> dict[str, Any] | None:
+def load_bundle(scenario: str) -> dict[str, Any] | None:
     """The bundle in production, verified against the alias (and ``production.json`` repaired if an interrupted
     export left it behind); None when nothing is in production."""
     version = production_version(prompt_name(scenario))
