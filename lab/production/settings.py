@@ -59,8 +59,19 @@ class WorkerSettings:
         if self.level is not None and (isinstance(self.level, bool) or not isinstance(self.level, int)
                                        or not 0 <= self.level <= 99):
             raise LabError("level", f"{self.level!r} is not a degrade level", "give a whole number from 0 to 99")
+        if self.level is not None and self.variants_dir.is_dir():
+            self._check_level(self.level)
         OutputStore(self.output_url)  # refuses a store that cannot persist, or one whose package is missing
         if self.webhook_url:
             check_url(self.webhook_url)
         if not self.variants_dir.is_dir():
             raise LabError(str(self.variants_dir), "no such variants folder", "set HIGHLIGHT_LAB_VARIANTS")
+
+    def _check_level(self, level: int) -> None:
+        """A fixed level must exist for some variant of the library: each variant's ladder ends at its own step."""
+        from lab.library.versions import VariantLibrary
+
+        deepest = max((len(v.degrade) for v in VariantLibrary(self.variants_dir).load_all()), default=0)
+        if level > deepest:
+            raise LabError("level", f"{level} is past every variant's last degrade level ({deepest})",
+                           f"give a level from 0 to {deepest} (--level / HIGHLIGHT_LAB_WORKER_LEVEL)")
