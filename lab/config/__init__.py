@@ -31,8 +31,10 @@ from lab.config.settings import (  # noqa: F401  (re-exported: ``config.X`` is t
     DEFAULT_VARIANTS,
     DEFAULT_VISIBILITY_TIMEOUT_S,
     DEFAULT_WAREHOUSE_TIMEOUT_S,
+    ENCODERS,
     ENV_BROKER,
     ENV_CACHE_BYTES,
+    ENV_ENCODER,
     ENV_EXPERIMENTS,
     ENV_GPU_RATE_LIMIT,
     ENV_HOME,
@@ -90,6 +92,11 @@ def cache_dir() -> Path:
 
 def cache_bytes() -> int:
     return value(ENV_CACHE_BYTES)
+
+
+def encoder() -> str:
+    """The video encoder setting: ``auto`` (NVENC where it opens, else x264), ``libx264`` or ``h264_nvenc``."""
+    return value(ENV_ENCODER)
 
 
 def previews_dir() -> Path:

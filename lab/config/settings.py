@@ -75,6 +75,8 @@ ENV_WAN_DISTILLED = "HIGHLIGHT_LAB_WAN_DISTILLED"  # local few-step distilled TI
 ENV_WAN_DISTILLED_TIMESTEPS = "HIGHLIGHT_LAB_WAN_DISTILLED_TIMESTEPS"  # its DMD timesteps, e.g. 1000,757,522
 ENV_WAN_LORAS = "HIGHLIGHT_LAB_LORAS"  # the folder variants' style LoRAs are named relative to
 ENV_WAN_CALIBRATION = "HIGHLIGHT_LAB_WAN_CALIBRATION"  # JSON written by benchmarks/wan_gpu.py
+ENV_ENCODER = "HIGHLIGHT_LAB_ENCODER"  # auto (NVENC where it opens, else x264), libx264 or h264_nvenc
+ENCODERS = ("auto", "libx264", "h264_nvenc")
 WAN_VAE_DTYPES = ("fp32", "bf16")
 # Local kernels only: diffusers' *_hub backends would download code, which the lab never does.
 WAN_ATTENTION_BACKENDS = ("auto", "native", "_native_flash", "_native_efficient", "_native_cudnn", "_native_math",
@@ -200,6 +202,7 @@ SETTINGS: dict[str, Setting] = {s.env: s for s in (
             ("render",)),
     Setting(ENV_WAN_LORAS, None, *_FOLDER, Path, ("render",)),
     Setting(ENV_WAN_CALIBRATION, None, "a file path", "any path", Path, ("render",)),
+    Setting(ENV_ENCODER, "auto", "an encoder name", "auto, libx264 or h264_nvenc", _choice(ENCODERS), ("render",)),
     Setting(ENV_TRACKING_URI, None, "an MLflow tracking URI", "any URI", str, ("mlflow",)),
     Setting(ENV_REGISTRY_URI, None, "an MLflow registry URI", "any URI", str, ("mlflow",)),
     Setting(ENV_MLFLOW_TIMEOUT, DEFAULT_MLFLOW_TIMEOUT_S, "a timeout in seconds", "a whole number from 1 to 3600",

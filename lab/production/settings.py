@@ -61,6 +61,9 @@ class WorkerSettings:
             raise LabError("level", f"{self.level!r} is not a degrade level", "give a whole number from 0 to 99")
         if self.level is not None and self.variants_dir.is_dir():
             self._check_level(self.level)
+        from lab.render.encode import choose_encoder
+
+        choose_encoder(config.encoder())  # h264_nvenc asked for where it does not open
         OutputStore(self.output_url)  # refuses a store that cannot persist, or one whose package is missing
         if self.webhook_url:
             check_url(self.webhook_url)

@@ -15,6 +15,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw
 
+from lab.errors import LabError
 from lab.render.yuv import yuv420_to_rgb_half
 from lab.storage import atomic_path
 
@@ -40,17 +41,45 @@ def vbv(video_bytes: int, seconds: float) -> tuple[int, int]:
     return max(int((bits - bufsize) / max(seconds, 1e-3) / 1000), 16), max(int(bufsize / 1000), 16)
 
 
+@functools.cache
+def nvenc_opens() -> bool:
+    """Whether NVIDIA's H.264 encoder opens here (a PyAV build with it, an NVIDIA GPU and driver); probed once."""
+    try:
+        ctx = av.CodecContext.create("h264_nvenc", "w")
+        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = 256, 256, "yuv420p", Fraction(1, 24)
+        ctx.open()
+        return True
+    except Exception:  # noqa: BLE001 - any failure to open means "not here": no codec, no GPU, no driver
+        return False
+
+
+def choose_encoder(setting: str = "auto") -> str:
+    """The encoder a render uses: ``h264_nvenc`` where it opens (``auto``), else ``libx264``.
+
+    Asking for ``h264_nvenc`` where it does not open is a ``LabError`` naming the setting; ``auto`` falls back.
+    """
+    if setting == "libx264":
+        return "libx264"
+    if nvenc_opens():
+        return "h264_nvenc"
+    if setting == "h264_nvenc":
+        raise LabError("HIGHLIGHT_LAB_ENCODER", "h264_nvenc does not open on this machine (it needs an NVIDIA GPU, "
+                       "its driver and a PyAV build with NVENC)", "set it to auto or libx264")
+    return "libx264"
+
+
 def encode_mp4(frames: Frames, path: Path, width: int, height: int, fps: int,
                preset: str = PRESET, crf: int = CRF, keyframes: frozenset[int] = frozenset(),
                audio: np.ndarray | None = None, audio_rate: int = 48_000, max_bytes: int | None = None,
-               frame_count: int | None = None) -> int:
+               frame_count: int | None = None, codec: str = "libx264") -> int:
     """Encode yuv420p frames to ``path`` atomically (temp file, then rename); returns the frame count.
 
     ``keyframes``: frame indexes coded as I-frames, e.g. the first frame of a scene cut, so that it is sharp
     at once. ``audio``: a mono float track (-1..1) muxed as AAC into the same MP4. ``max_bytes`` (e.g.
     ``MAX_BYTES``): the file's cap, kept by rate control over ``frame_count`` frames; ``frames`` may then be a
     function that gives them again, so that a file the container pushed over the cap is encoded once more at a
-    lower rate (VBV holds the video's bytes; this guards the rest)."""
+    lower rate (VBV holds the video's bytes; this guards the rest). ``codec``: ``libx264``, or ``h264_nvenc``
+    (``choose_encoder``): the GPU's encoder, variable bit rate under the same cap, the same forced keyframes."""
     source = frames if callable(frames) else (lambda: frames)
     rates = None
     if max_bytes is not None:
@@ -60,7 +89,8 @@ def encode_mp4(frames: Frames, path: Path, width: int, height: int, fps: int,
         rates = vbv(max_bytes - audio_bytes - CONTAINER_BYTES, frame_count / fps)
     with atomic_path(Path(path), suffix=".mp4") as tmp:
         for _ in range(3):
-            count = _encode(source(), tmp, width, height, fps, preset, crf, keyframes, audio, audio_rate, rates)
+            count = _encode(source(), tmp, width, height, fps, preset, crf, keyframes, audio, audio_rate, rates,
+                            codec)
             size = tmp.stat().st_size
             if rates is None or size <= max_bytes or not callable(frames):
                 break
@@ -72,15 +102,12 @@ def encode_mp4(frames: Frames, path: Path, width: int, height: int, fps: int,
 
 def _encode(frames: Iterable[np.ndarray], tmp: Path, width: int, height: int, fps: int, preset: str, crf: int,
             keyframes: frozenset[int], audio: np.ndarray | None, audio_rate: int,
-            rates: tuple[int, int] | None) -> int:
+            rates: tuple[int, int] | None, codec: str = "libx264") -> int:
     count = 0
     with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+        stream = container.add_stream(codec, rate=Fraction(fps, 1))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        options = {"preset": preset, "crf": str(crf), "threads": str(os.cpu_count() or 1)}
-        if rates is not None:
-            options["x264-params"] = f"vbv-maxrate={rates[0]}:vbv-bufsize={rates[1]}"
-        stream.options = options
+        stream.options = _codec_options(codec, preset, crf, rates)
         stream.codec_context.color_range = 1  # limited (MPEG) range, as the frames are
         stream.codec_context.colorspace = 6  # SMPTE 170M / BT.601
         stream.codec_context.color_primaries = 6
@@ -98,6 +125,20 @@ def _encode(frames: Iterable[np.ndarray], tmp: Path, width: int, height: int, fp
         for packet in stream.encode():
             container.mux(packet)
     return count
+
+
+def _codec_options(codec: str, preset: str, crf: int, rates: tuple[int, int] | None) -> dict[str, str]:
+    """x264: the preset, constant quality and VBV under a cap. NVENC: its fastest preset, constant quality
+    (``cq``) as a variable bit rate under the same maximum rate and buffer, forced keyframes as IDR frames."""
+    if codec == "h264_nvenc":
+        options = {"preset": "p1", "rc": "vbr", "cq": str(crf), "forced-idr": "1"}
+        if rates is not None:
+            options.update({"maxrate": f"{rates[0]}k", "bufsize": f"{rates[1]}k"})
+        return options
+    options = {"preset": preset, "crf": str(crf), "threads": str(os.cpu_count() or 1)}
+    if rates is not None:
+        options["x264-params"] = f"vbv-maxrate={rates[0]}:vbv-bufsize={rates[1]}"
+    return options
 
 
 class _FrameWriter:

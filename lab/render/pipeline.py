@@ -26,7 +26,7 @@ from lab.render.background import Background, BackgroundRequest
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.compositor import Compositor
 from lab.render.degrade import choose_level, free_gpu_bytes
-from lab.render.encode import MAX_BYTES, contact_sheet, encode_mp4
+from lab.render.encode import MAX_BYTES, choose_encoder, contact_sheet, encode_mp4
 from lab.render.motion_backend import MotionBackend
 from lab.render.overlay import EndCard, Overlay
 from lab.render.sound import LIMIT_DBTP, TARGET_LUFS
@@ -71,6 +71,7 @@ class RenderResult:
     model_settings: dict[str, Any] = field(default_factory=dict)  # how a model backend ran (switches, inputs)
     sound: dict[str, Any] = field(default_factory=dict)  # the synthesised track, if any: style, loudness
     legibility: list[dict[str, Any]] = field(default_factory=list)  # each text element's contrast, box and fix
+    encoder: str = "libx264"  # libx264, or h264_nvenc where the GPU's encoder opens (HIGHLIGHT_LAB_ENCODER)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,7 +153,8 @@ def render(variant: Variant, event: RankEvent, out: Path | str, options: RenderO
     timings["overlay_setup_s"] = time.perf_counter() - t1
     # 5. Composite and encode (sound once per style, beats and length), keeping the frames the extras need.
     t2 = time.perf_counter()
-    count, sampled, sample_at, audio = _encode(variant, comp, bg.plan.size, out, options)
+    encoder = choose_encoder(config.encoder())
+    count, sampled, sample_at, audio = _encode(variant, comp, bg.plan.size, out, options, encoder)
     timings["composite_encode_s"] = time.perf_counter() - t2
     # 6. The extras: the poster (a frame of the video itself) and the contact sheet.
     t3 = time.perf_counter()
@@ -175,7 +177,7 @@ def render(variant: Variant, event: RankEvent, out: Path | str, options: RenderO
         model_settings=active.describe(bg.request) if hasattr(active, "describe") else {},
         sound={"track": variant.style, "lufs": TARGET_LUFS + variant.beats.sound_db, "true_peak_dbtp_max": LIMIT_DBTP,
                "codec": "aac"} if audio is not None else {},
-        legibility=overlay.legibility + card.legibility,
+        legibility=overlay.legibility + card.legibility, encoder=encoder,
     )
     result.seconds = round(time.perf_counter() - t_start, 4)
     result.timings["generation"] = entry.meta.get("timings", {}).get("generate_s", 0.0) if not entry.hit else 0.0
@@ -267,7 +269,7 @@ def _compositor(variant: Variant, event: RankEvent, bg: _Made, seed: int, option
     return Compositor(overlay, card, bg.entry.frames, bg.key)  # the dimmed background: once per background, shared
 
 
-def _encode(variant: Variant, comp: Compositor, size: Any, out: Path, options: RenderOptions
+def _encode(variant: Variant, comp: Compositor, size: Any, out: Path, options: RenderOptions, encoder: str
             ) -> tuple[int, dict[int, np.ndarray], list[int], np.ndarray | None]:
     sampled: dict[int, np.ndarray] = {}
     sample_at = set(np.linspace(0, size.frames - 1, 12).round().astype(int).tolist()) if options.extras else set()
@@ -288,7 +290,8 @@ def _encode(variant: Variant, comp: Compositor, size: Any, out: Path, options: R
     if variant.effects.sound:  # made once per style, beats and length (nothing personal in it), then reused
         audio = sound_track(variant.style, (size.frames - 1) / size.fps, variant.beats, size.fps)
     count = encode_mp4(frames, out, size.width, size.height, size.fps, keyframes=frozenset({comp.end_index}),
-                       audio=audio, audio_rate=SOUND_RATE, max_bytes=MAX_BYTES, frame_count=size.frames)
+                       audio=audio, audio_rate=SOUND_RATE, max_bytes=MAX_BYTES, frame_count=size.frames,
+                       codec=encoder)
     return count, sampled, sorted(sample_at), audio
 
 

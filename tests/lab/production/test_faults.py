@@ -77,12 +77,16 @@ def test_an_output_store_that_is_down_is_a_fault_not_a_dead_letter(settings, tmp
     ({"HIGHLIGHT_LAB_WORKER_LEVEL": "-5"}, [], "HIGHLIGHT_LAB_WORKER_LEVEL: '-5' is not a degrade level"),
     ({}, ["--level", "-5"], "argument --level: must be a whole number at least 0, got -5"),
     ({}, ["--level", "99"], "level: 99 is past every variant's last degrade level (4)"),
+    ({"HIGHLIGHT_LAB_ENCODER": "h264_nvenc"}, [], "HIGHLIGHT_LAB_ENCODER: h264_nvenc does not open on this machine"),
     ({"HIGHLIGHT_LAB_OUTPUT_URL": "memory://videos"}, [], "keeps nothing once the worker stops"),
     ({}, ["--workers", "100000"], f"100000 render processes asked for; this machine has {pool_size()} core"),
     ({}, ["--workers", "-1"], "argument --workers: must be a whole number at least 1, got -1"),
 ])
 def test_bad_settings_stop_the_worker_before_any_event_is_touched(settings, tmp_path, capsys, monkeypatch, env,
                                                                   flags, message):
+    from lab.render import encode
+
+    monkeypatch.setattr(encode, "nvenc_opens", lambda: False)  # every machine reads as one without NVENC
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     path = write_events(tmp_path / "events.jsonl", rank_events(2, prefix="settings"))

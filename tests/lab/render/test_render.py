@@ -121,3 +121,28 @@ def test_a_motion_render_reports_each_frame_it_composites(tmp_path, cache):
                logo_root=REPO / "variants", progress=lambda done, total: calls.append((done, total)))
     assert r.frames == 25 and probe(tmp_path / "out.mp4")["frames"] == 25
     assert calls == [(f, 25) for f in range(1, 26)]  # one call per frame, in order, up to the frame total
+
+
+def test_the_encoder_is_chosen_by_what_opens_here_and_recorded(tmp_path, cache, monkeypatch):
+    """NVENC where it opens (a GPU machine), x264 elsewhere; the sidecar names the one used. On a machine
+    without NVIDIA's encoder, asking for it is a one-line settings error, and ``auto`` falls back."""
+    from lab.render import encode
+
+    v = small("v1-fast-sprint")
+    r = render(v, event_for(v.scenario), tmp_path / "a.mp4", backend="motion", cache=cache, extras=False,
+               logo_root=REPO / "variants")
+    expected = "h264_nvenc" if encode.nvenc_opens() else "libx264"
+    assert r.encoder == expected and json.loads((tmp_path / "a.json").read_text())["encoder"] == expected
+    assert probe(tmp_path / "a.mp4")["codec"] == "h264"
+    monkeypatch.setenv("HIGHLIGHT_LAB_ENCODER", "libx264")
+    assert render(v, event_for(v.scenario), tmp_path / "b.mp4", backend="motion", cache=cache, extras=False,
+                  logo_root=REPO / "variants").encoder == "libx264"
+    monkeypatch.setattr(encode, "nvenc_opens", lambda: False)  # as on a machine without NVENC
+    monkeypatch.setenv("HIGHLIGHT_LAB_ENCODER", "h264_nvenc")
+    with pytest.raises(LabError, match="HIGHLIGHT_LAB_ENCODER: h264_nvenc does not open on this machine"):
+        render(v, event_for(v.scenario), tmp_path / "c.mp4", backend="motion", cache=cache, extras=False,
+               logo_root=REPO / "variants")
+    assert not (tmp_path / "c.mp4").exists()
+    monkeypatch.setenv("HIGHLIGHT_LAB_ENCODER", "auto")
+    assert render(v, event_for(v.scenario), tmp_path / "d.mp4", backend="motion", cache=cache, extras=False,
+                  logo_root=REPO / "variants").encoder == "libx264"
