@@ -160,6 +160,21 @@ def test_backend_availability_names_a_reason():
         assert "GPU" in av["wan"] or "weights" in av["wan"] or "torch" in av["wan"]
 
 
+def test_experiments_live_plan_checks_the_weights_as_create_does(app):
+    """Weights 0.7/0.2 are refused as you type, beside the weights field, with the rule Create applies."""
+    page, _ = app
+    arms = ["v1-fast-sprint", "v2-slow-motion"]
+    plan = page.call("power", **{"new-arms": arms, "new-weights": "0.7, 0.2", "new-baseline": 0.23})
+    assert "sum to 0.9, not 1" in plan["err-weights"] and "per arm" not in plan["plan-info"]
+    plan = page.call("power", **{"new-arms": arms, "new-weights": "1.5, -0.5"})
+    assert "1.5 is not a weight" in plan["err-weights"]
+    created = page.call("create_experiment", **{"new-key": "weights-test", "new-arms": arms,
+                                                "new-weights": "0.7, 0.2"})
+    assert "sum to 0.9" in created["experiments-msg"]  # Create refuses the same weights with the same words
+    plan = page.call("power", **{"new-arms": arms, "new-weights": "0.7, 0.3"})
+    assert plan["err-weights"] == "" and "per arm" in plan["plan-info"]
+
+
 def test_experiments_create_plan_status_simulate_and_bad_files(app, tmp_path):
     from gradio_client import handle_file
 
