@@ -133,6 +133,24 @@ def test_design_live_prompt_errors_save_no_change_and_conflict(app):
     assert lib.load("v1-fast-sprint").cta["en"] == "Someone else's"
 
 
+def test_design_kept_copy_message_survives_the_copy_loading(app):
+    """Keep mine as a copy picks the copy, and picking a variant loads it: the copy's message must stay (it was
+    wiped by that load), while loading another variant later clears it."""
+    page, cfg = app
+    lib = VariantLibrary(cfg.variants_dir)
+    page.call("load_variant", variant="v2-slow-motion")
+    v2 = lib.load("v2-slow-motion")
+    lib.save(with_changes(v2, cta__en="Theirs first"), base=v2.version, author="someone")
+    clash = page.call("save", template="Slow {{new_rank}} mine", author="dana", note="mine")
+    assert "Nothing was written" in clash["save-info"]
+    kept = page.call("keep_copy")
+    new_id = kept["variant"]
+    assert new_id.startswith("v2-slow-motion-copy") and "saved as a new variant" in kept["save-info"]
+    loaded = page.call("load_variant", variant=new_id)  # what the page's variant.change runs next
+    assert f"saved as a new variant **{new_id}**" in loaded["save-info"]
+    assert page.call("load_variant", variant="v1-fast-sprint")["save-info"] == ""
+
+
 def test_compare_renders_each_slot_and_reuses_an_unchanged_one(app):
     page, _ = app
     given = {"cmp-slot-0": "v1-fast-sprint", "cmp-slot-1": "v3-rival-ghost", "cmp-slot-2": "", "cmp-slot-3": "",
