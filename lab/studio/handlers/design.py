@@ -173,10 +173,15 @@ class DesignHandlers:
 
     @staticmethod
     def summary(sc: Mapping[str, Any], cached: bool = False) -> str:
+        """What was shown and how it was made: a preview reused whole from the studio's cache says so (the sidecar's
+        background cache flag and seconds describe its first render, not this one); a fresh render says whether
+        its background came from the background cache."""
+        made = (f"**same preview as before, reused** (not rendered again; its first render took "
+                f"{sc['seconds']:.2f} s)" if cached else
+                f"rendered in {sc['seconds']:.2f} s · background "
+                + ("from the cache" if sc["cache_hit"] else "made fresh (not in the cache)"))
         out = (f"{sc['backend']} background · level {sc['level']} ({text(sc['level_reason'])}) · "
-               f"{sc['width']}×{sc['height']} · {sc['frames']} frames · "
-               f"cache {'hit' if sc['cache_hit'] else 'miss'} · {sc['seconds']:.2f} s"
-               + (" · **same preview as before (instant)**" if cached else ""))
+               f"{sc['width']}×{sc['height']} · {sc['frames']} frames · {made}")
         if sc["random_weights"]:
             out += " · **random weights: the background is noise by design**"
         for w in sc["warnings"]:

@@ -164,11 +164,24 @@ def test_compare_renders_each_slot_and_reuses_an_unchanged_one(app):
         assert "小明" not in out[f"cmp-prompt-{i}"] and out[f"cmp-prompt-{i}"]
     assert out["cmp-video-2"] is None and out["cmp-info-2"] == ""
     again = page.call("compare", **given)
-    assert all("instant" in again[f"cmp-info-{i}"] for i in (0, 1))
+    assert all("same preview as before, reused" in again[f"cmp-info-{i}"] for i in (0, 1))
+    assert not any("cache miss" in again[f"cmp-info-{i}"] for i in (0, 1))  # it said "cache miss … instant"
     portrait = page.call("compare", **{**given, "cmp-orientation": "portrait"})
     w, h = map(int, re.search(r"(\d+)×(\d+)", portrait["cmp-info-0"]).groups())
     assert w < h
-    assert "instant" not in portrait["cmp-info-0"]
+    assert "reused" not in portrait["cmp-info-0"] and "rendered in" in portrait["cmp-info-0"]
+
+
+def test_render_summary_says_reused_or_fresh_never_both():
+    from lab.studio.handlers.design import DesignHandlers
+
+    sc = {"backend": "motion", "level": 4, "level_reason": "fixed", "width": 864, "height": 480, "frames": 49,
+          "seconds": 3.5, "random_weights": False, "warnings": [], "cache_hit": False}
+    reused = DesignHandlers.summary(sc, cached=True)
+    assert "reused" in reused and "miss" not in reused and "made fresh" not in reused and "3.50 s" in reused
+    fresh = DesignHandlers.summary(sc)
+    assert "rendered in 3.50 s" in fresh and "made fresh" in fresh and "reused" not in fresh
+    assert "background from the cache" in DesignHandlers.summary({**sc, "cache_hit": True})
 
 
 def test_backend_availability_names_a_reason():
