@@ -259,7 +259,7 @@ class DesignHandlers:
                 if progress is not None:
                     progress((_n + fraction, len(chosen)), desc=desc)
 
-            step = RenderSteps(report, uses_gpu(backend), f"{variant_id}: ", session=session)
+            step = RenderSteps(report, f"{variant_id}: ", session=session)
             p, cached = self.render(v, event, backend, level, progress=step)
             out[f"cmp_video_{i}"] = p.video
             out[f"cmp_info_{i}"] = f"**{v.id}** `{v.version}` · " + self.summary(p.sidecar, cached)

@@ -225,7 +225,7 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
           ("backend",), ("render_btn", "render_gpu_btn"), **live)
 
     def preview(v: dict[str, Any], session: str, progress: Any) -> dict[str, Any]:
-        step = RenderSteps(lambda f, d: progress(f, desc=d), uses_gpu(v["backend"]), session=session)
+        step = RenderSteps(lambda f, d: progress(f, desc=d), session=session)
         return h.preview(v["variant"], form_of(v), event_of(v), backend=v["backend"], level=v["level"],
                          size=v["size"], progress=step)
 

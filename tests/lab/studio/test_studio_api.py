@@ -479,13 +479,14 @@ def test_cancel_stops_the_render_itself_and_keeps_no_video(tmp_path, monkeypatch
     previews = tmp_path / "home" / "previews"
     with pytest.raises(RenderCancelled):
         h.preview("v1-fast-sprint", form, event, backend="motion", level="auto",
-                  progress=RenderSteps(report, False, session="page-1"))
+                  progress=RenderSteps(report, session="page-1"))
     assert len(seen) == 3 and not list(previews.glob("*.mp4"))  # stopped at the next step, nothing kept
     done: list[str] = []
     out = h.preview("v1-fast-sprint", form, event, backend="motion", level="auto",
-                    progress=RenderSteps(lambda f, d: done.append(d), False, session="page-1"))
-    total = int(done[-1].rsplit("/", 1)[1])
-    assert done[-1] == f"frame {total}/{total}" and len(done) > 3 and Path(out["video"]).is_file()
+                    progress=RenderSteps(lambda f, d: done.append(d), session="page-1"))
+    total = int(done[-2].rsplit("/", 1)[1])
+    assert done[-2:] == [f"compositing frame {total}/{total}", "encoding the video"]
+    assert len(done) > 3 and Path(out["video"]).is_file()
 
 
 def test_mlflow_links_are_absent_for_a_local_store_and_real_for_a_server(lab_env, tmp_path, monkeypatch):
