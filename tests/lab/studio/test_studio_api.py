@@ -103,6 +103,30 @@ def test_library_lists_variants_with_their_arms_and_clones(app):
     assert page.raw["library-table"] == {"__type__": "update"}  # not sent: the page keeps its table
 
 
+def test_clone_title_says_copy_and_the_author_is_never_a_blank_by(app):
+    """A clone's title says it is a copy (within the title limit); with the Author field (Design tab) blank the
+    clone says "author unknown" instead of a blank "by", and with it filled the clone is signed."""
+    from lab.experiments.workflow import copy_title
+    from lab.library.freetext import TITLE_MAX
+
+    page, cfg = app
+    lib = VariantLibrary(cfg.variants_dir)
+    src = lib.load("comeback-replay")
+    out = page.call("clone", **{"label:Clone variant": "comeback-replay", "label:New id": "comeback-anon",
+                                "author": ""})
+    clone = VariantLibrary(cfg.variants_dir).load("comeback-anon")
+    assert clone.title == f"{src.title} (copy)" and "(copy)" in out["library-info"]
+    assert "author unknown" in out["library-info"]
+    assert {r[0]: r for r in rows(out["library-table"])}["comeback-anon"][5] == "(unknown)"
+    assert "author unknown" in page.call("load_variant", variant="comeback-anon")["variant-info"]
+    signed = page.call("clone", **{"label:Clone variant": "comeback-replay", "label:New id": "comeback-dana",
+                                   "author": "dana"})
+    assert "by dana" in signed["library-info"] and VariantLibrary(cfg.variants_dir).history("comeback-dana")[
+        0].author == "dana"
+    long = copy_title("x" * TITLE_MAX)
+    assert len(long) == TITLE_MAX and long.endswith("… (copy)")
+
+
 def test_design_live_prompt_errors_save_no_change_and_conflict(app):
     page, cfg = app
     loaded = page.call("load_variant", variant="v1-fast-sprint")
