@@ -44,13 +44,14 @@ class Attempt:
     expect: str
     outcome: str  # accepted, refused, traceback
     message: str
+    leaked: bool = False  # a would-be name echoed back (a refusal must quote an excerpt, never a name)
 
     @property
     def verdict(self) -> str:
         """ok, traceback, wrongly accepted, wrongly refused or messy refusal."""
         if self.outcome == "traceback":
             return "traceback"
-        if self.outcome == "refused" and ("\n" in self.message.strip() or "\x1b" in self.message):
+        if self.outcome == "refused" and ("\n" in self.message.strip() or "\x1b" in self.message or self.leaked):
             return "messy refusal"
         if self.expect == "refuse":
             return "ok" if self.outcome == "refused" else "wrongly accepted"
@@ -85,8 +86,8 @@ class Probe:
             path.write_text(content, encoding="utf-8", newline="")
         return path
 
-    def record(self, name: str, expect: str, outcome: str, message: str) -> None:
-        self.attempts.append(Attempt(self.category, name, expect, outcome, message))
+    def record(self, name: str, expect: str, outcome: str, message: str, leaked: bool = False) -> None:
+        self.attempts.append(Attempt(self.category, name, expect, outcome, message, leaked))
 
     def call(self, name: str, fn: Callable[..., Any], *args: Any, expect: str = "refuse", **kwargs: Any) -> None:
         """A library function in this process."""
@@ -429,6 +430,198 @@ def cli_and_settings(p: Probe) -> None:
           expect="accept")
 
 
+class StudioPage:
+    """A real studio (launched here, on a free local port) driven through ``gradio_client`` as a page would: each
+    endpoint gets the page's values with some replaced by ``elem_id``."""
+
+    def __init__(self, p: Probe) -> None:
+        import socket
+
+        from gradio_client import Client
+
+        from lab.config import LabConfig
+        from lab.studio.app import build_demo, launch_options
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        cfg = LabConfig(variants_dir=p.variants, experiments_dir=p.experiments, port=port)
+        self.demo = build_demo(cfg)
+        self.demo.queue()
+        self.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                         **launch_options(cfg.variants_dir))
+        self.client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        self.by_id = {b.elem_id: b for b in self.demo.blocks.values() if getattr(b, "elem_id", None)}
+
+    def call(self, api_name: str, **given: Any) -> dict[str, Any]:
+        (fn,) = [f for f in self.demo.fns.values() if f.api_name == api_name]
+        values = {self.by_id[k]._id: v for k, v in given.items()}
+        args = [values.get(c._id, c.value) for c in fn.inputs if not c.skip_api]
+        out = self.client.predict(*args, api_name=f"/{api_name}")
+        outputs = [c for c in fn.outputs if not c.skip_api]
+        out = out if len(outputs) > 1 else [out]
+        shown = {}
+        for c, v in zip(outputs, out, strict=True):
+            if isinstance(v, dict) and v.get("__type__") == "update":
+                v = v.get("value")
+            shown[c.elem_id or ""] = v
+        return shown
+
+    def close(self) -> None:
+        self.client.close()
+        self.demo.close()
+
+
+def studio_api(p: Probe) -> None:
+    """The studio's served endpoints with bad input: each refusal is one line in the tab's message area (or beside
+    its field), never a traceback or a bare "Error"."""
+    from gradio_client import handle_file
+
+    page = StudioPage(p)
+
+    def hit(name: str, api: str, expect: str = "refuse", **given: Any) -> None:
+        try:
+            out = page.call(api, **given)
+        except Exception as exc:  # noqa: BLE001 - gradio_client's AppError: the page would show a bare "Error"
+            # Gradio's own check of a picker's value (a value the page never offers) is a specific refusal.
+            chosen = re.match(r"Value: .* is not in the list of choices", str(exc), re.S)
+            p.record(name, expect, "refused" if chosen else "traceback", f"{type(exc).__name__}: {exc}"[:300])
+            return
+        said = [str(v) for k, v in out.items() if v and (k.endswith("-msg") or k.startswith("err-")
+                                                          or k == "library-refused")]
+        said += [str(v) for k, v in out.items() if k == "plan-info" and str(v).startswith("⚠")]
+        said += [line for k, v in out.items() if k == "ingest-info" and v for line in str(v).splitlines()
+                 if "refused" in line]
+        message = " | ".join(said)
+        p.record(name, expect, "refused" if message else "accepted", message,
+                 leaked="Alice" in message or "<img" in message)
+
+    try:
+        huge, ansi, html_text = "x" * 10_000_000, "a\x1b[31mb", "<img src=x onerror=alert(1)>"
+        for label, value in {"unknown id": "nope", "path": "../../etc/passwd", "HTML": html_text, "ANSI": ansi,
+                             "1 MB": "v" * 1_000_000}.items():
+            hit(f"load_variant: {label}", "load_variant", variant=value)
+            hit(f"experiment: {label}", "experiment", **{"exp-key": value})
+            hit(f"start: {label}", "start", **{"exp-key": value})
+            if label != "unknown id":  # "nope" is a fine new id
+                hit(f"clone id: {label}", "clone", **{"clone-src": "v1-fast-sprint", "clone-id": value})
+        hit("clone source: unknown", "clone", **{"clone-src": "no-such-variant", "clone-id": "v9-probe"})
+        design = {"variant": "v1-fast-sprint"}
+        for label, given in {"template 10 MB": {"template": huge}, "template ANSI": {"template": ansi},
+                             "title 10 MB": {"title": huge}, "CTA ANSI": {"cta-en": ansi},
+                             "seconds 1e9": {"duration-s": 1e9}, "seconds -1": {"duration-s": -1},
+                             "seconds as text": {"duration-s": "abc"}, "seed 2**80": {"seed": 2**80},
+                             "rank as text": {"old-rank": "abc"}, "rank 10**30": {"new-rank": 10**30},
+                             "rank -3": {"old-rank": -3}, "name ANSI": {"user": ansi},
+                             "name 1 MB": {"user": "A" * 1_000_000}, "locale HTML": {"locale": html_text},
+                             "size 0x0": {"size": "0×0"}, "size text": {"size": "big"}}.items():
+            hit(f"check: {label}", "check", **design, **given)
+        hit("preview: rank as text", "preview", **design, **{"old-rank": "two", "level": "4"})
+        hit("preview: level 99", "preview", **design, level="99")
+        for label, given in {"note ANSI": {"note": ansi}, "note 10 MB": {"note": huge},
+                             "author HTML + ANSI": {"author": "<b>\x1b[2J"},
+                             "author 1 MB": {"author": "a" * 10**6}}.items():
+            hit(f"save: {label}", "save", **design, **given)
+        plan = {"new-arms": ["v1-fast-sprint", "v2-slow-motion"]}
+        for label, given in {"weights 0.7/0.2": {"new-weights": "0.7, 0.2"}, "weights text": {"new-weights": "a,b"},
+                             "weights 10 MB": {"new-weights": "1," * 5_000_000}, "baseline text": {"new-baseline": "x"},
+                             "baseline 7": {"new-baseline": 7}, "traffic -5": {"new-daily": -5}}.items():
+            hit(f"power: {label}", "power", **plan, **given)
+        for label, key in {"key HTML": html_text, "key ANSI": ansi, "key 1 MB": "k" * 10**6}.items():
+            hit(f"create: {label}", "create_experiment", **plan, **{"new-key": key, "new-weights": "0.5, 0.5"})
+        exp = {"exp-key": "seed-v1-v2-v3"}
+        for label, given in {"CTR nan": {"sim-ctr": "v1-fast-sprint=nan"}, "CTR text": {"sim-ctr": "abc"},
+                             "days 10**9": {"sim-days": 10**9}, "per day -5": {"sim-daily": -5}}.items():
+            hit(f"simulate: {label}", "simulate", **exp, **given)
+        for name, content in {"binary.csv": bytes(range(256)) * 40, "empty.csv": b"",
+                              "not gzip.csv.gz": b"variant,impressions,clicks\nv1,10,1\n",
+                              "HTML name <img>.csv": b"variant,impressions,clicks\nv1,10,1\n",
+                              "one arm.csv": b"variant,impressions,clicks\nv1-fast-sprint,1000,230\n"}.items():
+            path = p.file(name.replace("<img>", "img"), content)
+            hit(f"ingest: {name}", "ingest", **exp, **{"outcome-files": [handle_file(str(path))]})
+        ship = {"ship-exp": "seed-v1-v2-v3", "force": True, "export-arm": "v1-fast-sprint"}
+        for label, reason in {"reason 10 MB": huge, "reason ANSI": ansi, "reason empty": ""}.items():
+            hit(f"export: {label}", "export", **ship, reason=reason)
+        hit("export: arm unknown", "export", **{**ship, "export-arm": "<b>nope"}, reason="why")
+        hit("analyse: unknown experiment", "analyze_experiment", **{"analysis-exp": "../nope"})
+        hit("valid: load_variant", "load_variant", expect="accept", variant="v2-slow-motion")
+        hit("valid: power", "power", expect="accept", **plan, **{"new-weights": "0.5, 0.5"})
+        hit("valid: check with a CJK name", "check", expect="accept", **design, user="小明")
+    finally:
+        page.close()
+
+
+def worker(p: Probe) -> None:
+    """The embedded worker (``run_batch``) with poison lines, one run per line: each bad line is set aside with a
+    reason that quotes an excerpt (never a would-be name), valid events render; bad settings stop it at start."""
+    from dataclasses import replace
+
+    from lab.production.embedded import run_batch
+    from lab.production.settings import WorkerSettings
+
+    name = "Zorbina Probe-Sentinel"
+    settings = WorkerSettings(output_url=str(p.root / "videos"), state_dir=p.root / "state",
+                              variants_dir=p.variants, experiments_dir=p.experiments, backend="motion", level=4)
+    ev = {**EVENT, "user": name}
+    poison = {
+        "huge rank": {**ev, "new_rank": 10**30}, "5000-digit rank": None, "rank as text": {**ev, "old_rank": "three"},
+        "rank as bool": {**ev, "new_rank": True}, "rank float": {**ev, "new_rank": 2.5},
+        "name in old_rank": {**ev, "old_rank": name}, "name in event": {**ev, "event": name},
+        "name in locale": {**ev, "locale": name}, "name in user_id": {**ev, "user_id": name + "\x1b[2J"},
+        "name in event_id": {**ev, "event_id": name * 40}, "control chars in user": {**ev, "user": "A\x00\x07B"},
+        "ANSI in challenge": {**ev, "challenge": "\x1b[31mred"}, "user as list": {**ev, "user": [name]},
+        "not an object": [ev], "event_id object": {**ev, "event_id": {"id": 1}}, "no user_id": {**ev, "user_id": ...},
+    }
+    for i, (label, obj) in enumerate(poison.items()):
+        if obj is None:
+            line = '{"event":"rank_up","user":"' + name + '","user_id":"u","old_rank":3,"new_rank":' + "9" * 5000 + "}"
+        elif isinstance(obj, dict):
+            line = json.dumps({k: v for k, v in {"event_id": f"poison-{i}", **obj}.items() if v is not ...})
+        else:
+            line = json.dumps(obj)
+        _worker_line(p, label, line, settings, name)
+    for label, raw in {"not JSON": "{not json " + name, "invalid UTF-8 escape": '{"user": "\\ud800"}',
+                       "1 MB line": json.dumps({**ev, "challenge": "x" * 10**6}), "NUL bytes": "\x00" * 100}.items():
+        _worker_line(p, label, raw, settings, name)
+    for label, changes in {"level 99": {"level": 99}, "level -1": {"level": -1}, "backend nope": {"backend": "nope"},
+                           "store ftp://": {"output_url": "ftp://127.0.0.1/x"},
+                           "store in /proc": {"output_url": "/proc/nope"}}.items():
+        p.call(f"settings: {label}", run_batch, [], replace(settings, **changes), workers=1)
+    from lab.experiments.spec import ExperimentLibrary
+    from lab.library.versions import VariantLibrary
+
+    with contextlib.suppress(Exception):  # already running in some checkouts
+        ExperimentLibrary(p.experiments, VariantLibrary(p.variants)).set_status("seed-v1-v2-v3", "running")
+    for i, valid in enumerate(({**ev, "user": "李雷"}, {**ev, "rival": "Bo", "challenge": "Sprint"},
+                               {**ev, "old_rank": 9, "new_rank": 1})):
+        line = json.dumps({k: v for k, v in {**valid, "event_id": f"valid-{i}"}.items() if v is not None})
+        _worker_line(p, f"valid: {valid['event']} {i}", line, settings, name, expect="accept")
+
+
+def _worker_line(p: Probe, label: str, line: str, settings: Any, name: str, expect: str = "refuse") -> None:
+    from lab.errors import LabError
+    from lab.production.embedded import run_batch
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            s = run_batch([(line, f"probe:{label}")], settings, workers=1)
+    except LabError as exc:
+        p.record(label, expect, "refused", str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001
+        p.record(label, expect, "traceback", f"{type(exc).__name__}: {exc}"[:300])
+        return
+    dead = settings.state_dir / "dead-letter.jsonl"
+    lines = dead.read_text(encoding="utf-8").splitlines() if dead.exists() else []
+    leaked = name in " ".join(s.reasons) or bool(lines and name in lines[-1] and s.counts.get("invalid"))
+    if s.rendered == 1:
+        p.record(label, expect, "accepted", "", leaked)
+    elif s.counts.get("invalid") == 1:
+        p.record(label, expect, "refused", " ".join(s.reasons), leaked)
+    else:
+        p.record(label, expect, "traceback", f"neither rendered nor set aside: {dict(s.counts)} {s.reasons}"[:300])
+
+
 def _parses(setting: Any, text: str) -> bool:
     try:
         setting.parse(text.strip())
@@ -441,6 +634,8 @@ CATEGORIES: dict[str, Callable[[Probe], None]] = {
     "events": events,
     "variants and assets": variants_and_assets,
     "outcome files": outcome_files,
+    "studio API": studio_api,
+    "worker": worker,
     "CLI flags and settings": cli_and_settings,
 }
 

@@ -265,9 +265,21 @@ def clone_variant(variants: Any, source: str, new_id: str, author: str | None = 
     new_id = check_id((new_id or "").strip(), "new variant id")
     if variants.path(new_id).exists():
         raise LabError("new variant id", f"{new_id!r} already exists", "choose another id")
-    copy = with_changes(variants.load(source), id=new_id)
+    original = variants.load(source)
+    copy = with_changes(original, id=new_id, title=copy_title(original.title))
     variants.save(copy, base=None, author=author, note=f"cloned from {source}")
     return variants.load(new_id)
+
+
+COPY_MARK = " (copy)"
+
+
+def copy_title(title: str) -> str:
+    """A clone's title says it is a copy, within the title limit (a long title is shortened to make room)."""
+    from lab.library.freetext import TITLE_MAX
+
+    room = TITLE_MAX - len(COPY_MARK)
+    return (title if len(title) <= room else title[:room - 1].rstrip() + "…") + COPY_MARK
 
 
 def save_logo(variants: Any, upload: Path) -> str:

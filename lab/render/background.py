@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+# A render's stages, as ``progress(done, total, stage)`` reports them, in the order they run: a model background's
+# denoising steps and its VAE decode (none for a motion background or one from the cache), then each composited
+# frame, then the encoder finishing the file.
+STEP, DECODE, FRAME, ENCODE = "denoising step", "decoding", "compositing frame", "encoding"
+Progress = Callable[[int, int, str], None]
+
+
 @dataclass(frozen=True)
 class BackgroundRequest:
     variant: Variant
@@ -28,7 +35,7 @@ class BackgroundRequest:
     prompt: str
     negative_prompt: str
     seed: int
-    progress: Callable[[int, int], None] | None = field(default=None, compare=False)
+    progress: Progress | None = field(default=None, compare=False)
     library_root: Path | None = None  # the variants folder: a key visual is read from its assets/
 
 

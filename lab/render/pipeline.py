@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from lab.errors import LabError, OutOfMemory
 from lab.library.events import RankEvent
 from lab.library.variant import Variant
 from lab.render.backends import RANDOM_WEIGHTS_LABEL, Backend, make_backend
-from lab.render.background import Background, BackgroundRequest
+from lab.render.background import ENCODE, FRAME, Background, BackgroundRequest, Progress
 from lab.render.cache import BackgroundCache, CacheEntry, cache_key
 from lab.render.compositor import Compositor
 from lab.render.degrade import choose_level, free_gpu_bytes
@@ -83,8 +83,9 @@ class RenderOptions:
 
     ``backend`` is a ``backends.SPECS`` name, ``auto`` or a ``Backend``; ``device`` (``cpu`` to run a Wan
     backend without CUDA) is used only with a name. ``level`` None chooses one from the GPU's free memory
-    (``free_memory`` overrides the reading) and ``latency_budget_s``. ``progress(done, total)`` gets each
-    denoising step of a model background made now, then each composited frame. ``extras`` writes the poster and
+    (``free_memory`` overrides the reading) and ``latency_budget_s``. ``progress(done, total, stage)`` gets each
+    denoising step of a model background made now and its decode, then each composited frame, then the encoder's
+    finish (stages in ``background``: STEP, DECODE, FRAME, ENCODE). ``extras`` writes the poster and
     the contact sheet beside the video; ``poster`` (default: ``extras``) only the poster: the end card's frame,
     kept in memory while encoding (the production worker's thumbnail, with no MP4 read back).
     """
@@ -96,7 +97,7 @@ class RenderOptions:
     cache: BackgroundCache | None = None
     extras: bool = True
     logo_root: Path | None = None
-    progress: Callable[[int, int], None] | None = None
+    progress: Progress | None = None
     free_memory: int | None = None
     device: str | None = None
     poster: bool | None = None
@@ -283,8 +284,10 @@ def _encode(variant: Variant, comp: Compositor, size: Any, out: Path, options: R
             if f in sample_at or (options.want_poster and f == comp.poster_index):
                 sampled[f] = frame
             if progress is not None and encodes == 1:  # the CPU's share of a render: a motion render is all frames
-                progress(f + 1, size.frames)
+                progress(f + 1, size.frames, FRAME)
             yield frame
+        if progress is not None and encodes == 1:  # every frame is in: the encoder flushes and closes the file
+            progress(0, 1, ENCODE)
 
     audio = None
     if variant.effects.sound:  # made once per style, beats and length (nothing personal in it), then reused

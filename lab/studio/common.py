@@ -13,6 +13,7 @@ from analysis.power import power_plan
 from lab.errors import LabError
 from lab.library.variant import MAX_LEVEL
 from lab.render.backends import BACKENDS
+from lab.render.background import DECODE, ENCODE, FRAME
 from lab.render.styles import STYLES
 
 # Choices derived from the code that defines them ("auto" first, as the renderer's default).
@@ -86,29 +87,28 @@ class CancelFlags:
 CANCELS = CancelFlags()
 
 
-class RenderSteps:
-    """A render's ``progress(done, total)`` as labelled progress: denoising steps of a model background, then the
-    frames composited on the CPU (the pipeline's order); ``report(fraction, desc)`` gets each update.
+# How each render stage reads on the progress bar (the stages: lab.render.background).
+STAGE_WORDS = {DECODE: "decoding the background (VAE)", ENCODE: "encoding the video"}
 
-    A model render starts in steps; the count starting again (after the steps reached their total) means frames.
-    A motion render, or a model background from the cache, reports only frames. ``session`` (a page) lets Cancel
-    stop the render at its next step.
+
+class RenderSteps:
+    """A render's ``progress(done, total, stage)`` as labelled progress, in the pipeline's order: denoising steps
+    of a model background, its decode, each composited frame, then encoding; ``report(fraction, desc)`` gets each
+    update. A motion render, or a model background from the cache, has no steps and no decode. ``session`` (a
+    page) lets Cancel stop the render at its next update.
     """
 
-    def __init__(self, report: Callable[[float, str], None], model: bool, label: str = "",
+    def __init__(self, report: Callable[[float, str], None], label: str = "",
                  session: str | None = None) -> None:
-        self.report, self.unit, self.label = report, "denoising step" if model else "frame", label
-        self.last = (0, 0)
-        self.session = session
+        self.report, self.label, self.session = report, label, session
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, stage: str = FRAME) -> None:
         if self.session:
             CANCELS.check(self.session)
-        if self.unit != "frame" and (done <= self.last[0] or total != self.last[1] and self.last[0] == self.last[1]
-                                     and self.last[0]):
-            self.unit = "frame"
-        self.last = (done, total)
-        self.report(done / max(total, 1), f"{self.label}{self.unit} {done}/{total}")
+        if stage in STAGE_WORDS:  # a stage with no count: the bar shows it as under way
+            self.report(0.99 if stage == ENCODE else 0.0, f"{self.label}{STAGE_WORDS[stage]}")
+            return
+        self.report(done / max(total, 1), f"{self.label}{stage} {done}/{total}")
 
 
 def power(baseline: float, mde_rel: float, alpha: float, power_: float, arms: int, daily: int) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from lab.errors import LabError
 from lab.library.models import DEFAULT_MODEL
-from lab.render.background import Background, BackgroundRequest
+from lab.render.background import DECODE, STEP, Background, BackgroundRequest
 from lab.render.wan import sampling
 from lab.render.wan.files import (
     KeyVisual,
@@ -130,7 +130,9 @@ class WanBackend:
         def step_done(step: int) -> None:
             steps.append(time.perf_counter())
             if first.progress:
-                first.progress(step + 1, total)
+                first.progress(step + 1, total, STEP)
+                if step + 1 == total:  # the VAE decodes next, inside the same call: say so rather than sit at 100%
+                    first.progress(0, 1, DECODE)
 
         videos, embeddings_cached = res.run(
             lora, [(r.prompt, r.negative_prompt) for r in reqs], [r.seed for r in reqs],

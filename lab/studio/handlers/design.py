@@ -28,6 +28,7 @@ LOADED = (*forms.FORM, *EVENT, "orientation", "size", "base_version", "variant_i
 CHECKED = ("prompt", *CLEARED, *FIELD_ERRORS)
 RENDERED = ("video", "poster", "sheet", "prompt", "render_info", "sidecar", *FIELD_ERRORS)
 SAVED = ("base_version", "variant_info", "save_info", "history", "conflict", "library_table")
+UNKNOWN_AUTHOR = "(unknown)"  # a version saved with no author: said, never a blank "by"
 COMPARED = tuple(f"cmp_{kind}_{i}" for i in range(SLOTS) for kind in ("video", "info", "prompt"))
 
 
@@ -43,7 +44,8 @@ class DesignHandlers:
         """The variants table (``workflow.library_table``)."""
         refused: list[LabError] = []
         rows = workflow.library_table(self.experiments, refused)
-        return {"library_table": [[r["id"], r["scenario"], r["style"], r["version"], r["saved_at"], r["author"],
+        return {"library_table": [[r["id"], r["scenario"], r["style"], r["version"], r["saved_at"],
+                                   r["author"] or UNKNOWN_AUTHOR,
                                    ", ".join(r["arms"])] for r in rows],
                 "library_refused": "\n".join(f"⚠ Not shown: {text(exc.where.rsplit('/', 1)[-1])} "
                                               f"{text(designer_message(exc).rstrip('.'))}." for exc in refused)}
@@ -52,8 +54,13 @@ class DesignHandlers:
         """Copy a variant under a new id (``workflow.clone_variant``)."""
         if not source:
             raise LabError("", "Pick the variant to clone first")
+        author = (author or "").strip()
         v = workflow.clone_variant(self.variants, source, (new_id or "").strip(), author=author or None)
-        return {**self.library(), "library_info": f"Cloned {text(source)} as **{text(v.id)}** (version `{v.version}`).",
+        # The author field is on the Design tab: say who signed the clone, or that no one did and where to sign.
+        by = (f"by {text(author)}" if author else
+              "author unknown (type your name in Author on the Design tab to sign what you save)")
+        return {**self.library(), "library_info": f"Cloned {text(source)} as **{text(v.id)}** "
+                                                  f"(version `{v.version}`, title “{text(v.title)}”), {by}.",
                 "new_variant": v.id}
 
     def history_rows(self, variant_id: str) -> list[list[str]]:
@@ -88,8 +95,8 @@ class DesignHandlers:
     def header(self, v: Variant) -> str:
         hist = self.variants.history(v.id)
         last = next((h for h in hist if h.hash == v.content_hash), None)
-        by = f" · saved {last.saved_at[:16].replace('T', ' ')}" + (f" by {text(last.author)}" if last and
-                                                                    last.author else "") if last else ""
+        by = (f" · saved {last.saved_at[:16].replace('T', ' ')} "
+              + (f"by {text(last.author)}" if last.author else "· author unknown") if last else "")
         return (f"**{v.id}** · {v.scenario} · version `{v.version}`{by}"
                 + ("" if last else " · unsaved hand edit"))
 
@@ -173,10 +180,15 @@ class DesignHandlers:
 
     @staticmethod
     def summary(sc: Mapping[str, Any], cached: bool = False) -> str:
+        """What was shown and how it was made: a preview reused whole from the studio's cache says so (the sidecar's
+        background cache flag and seconds describe its first render, not this one); a fresh render says whether
+        its background came from the background cache."""
+        made = (f"**same preview as before, reused** (not rendered again; its first render took "
+                f"{sc['seconds']:.2f} s)" if cached else
+                f"rendered in {sc['seconds']:.2f} s · background "
+                + ("from the cache" if sc["cache_hit"] else "made fresh (not in the cache)"))
         out = (f"{sc['backend']} background · level {sc['level']} ({text(sc['level_reason'])}) · "
-               f"{sc['width']}×{sc['height']} · {sc['frames']} frames · "
-               f"cache {'hit' if sc['cache_hit'] else 'miss'} · {sc['seconds']:.2f} s"
-               + (" · **same preview as before (instant)**" if cached else ""))
+               f"{sc['width']}×{sc['height']} · {sc['frames']} frames · {made}")
         if sc["random_weights"]:
             out += " · **random weights: the background is noise by design**"
         for w in sc["warnings"]:
@@ -254,7 +266,7 @@ class DesignHandlers:
                 if progress is not None:
                     progress((_n + fraction, len(chosen)), desc=desc)
 
-            step = RenderSteps(report, uses_gpu(backend), f"{variant_id}: ", session=session)
+            step = RenderSteps(report, f"{variant_id}: ", session=session)
             p, cached = self.render(v, event, backend, level, progress=step)
             out[f"cmp_video_{i}"] = p.video
             out[f"cmp_info_{i}"] = f"**{v.id}** `{v.version}` · " + self.summary(p.sidecar, cached)

@@ -4,6 +4,7 @@ was made for, so a page never shows one experiment's figures under another's nam
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from analysis.report import ctr_figure, lift_over_time_figure
 from lab import config
 from lab.errors import LabError
 from lab.experiments import tracking, workflow
-from lab.experiments.spec import ExperimentLibrary
+from lab.experiments.spec import WEIGHT_TOLERANCE, ExperimentLibrary
 from lab.library.versions import VariantLibrary
 from lab.storage import atomic_write_text
 from lab.studio.common import ERROR_CAP, row_part, text
@@ -118,6 +119,14 @@ class ExperimentHandlers:
                 raise LabError("weights", f"{weights!r} is not a list of numbers", "write them as 0.5, 0.5") from None
             if len(ws) != len(arms):
                 raise LabError("weights", f"{len(ws)} weights for {len(arms)} variants", "give one per variant")
+            # The spec's own rules (spec._parse_arms), checked here so the live plan refuses what Create would.
+            bad = next((w for w in ws if not (math.isfinite(w) and 0 < w <= 1)), None)
+            if bad is not None:
+                raise LabError("weights", f"{bad:g} is not a weight in (0, 1]", "give each variant a share such "
+                               "as 0.5")
+            if not math.isclose(sum(ws), 1.0, abs_tol=WEIGHT_TOLERANCE):
+                raise LabError("weights", f"weights sum to {sum(ws):g}, not 1",
+                               "make the traffic weights add up to exactly 1")
         return list(zip(arms, ws, strict=True))
 
     def set_status(self, key: str, status: str) -> dict[str, Any]:

@@ -122,6 +122,7 @@ def layout(ui: Ui, variant_ids: list[str], backend_choices: list[Any]) -> None:
     ui.add("base_version", gr.State(""))
     ui.add("history_picks", gr.State([]))
     ui.add("conflict", gr.State(False))
+    ui.add("kept_info", gr.State(None))  # the "kept as a copy" message, shown again when the copy loads
     ui.add("design_msg", gr.Markdown(elem_id="design-msg", elem_classes="tab-message"))
     with gr.Row():
         with gr.Column(scale=5):
@@ -184,12 +185,15 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
         if not v["variant"]:
             return gr.skip()
         out = h.load_variant(v["variant"])
+        # Keeping a copy picks the copy, which loads it: the copy's message stays, any other load clears it.
+        kept = v.get("kept_info") or {}
         return {**with_conflict(out), "size": Choices(forms.size_choices(out["orientation"]), out["size"]),
                 "history_picks": [], "diff_old": "", "diff_new": "", "diff_text": "", "diff_title": "",
-                "save_info": "", "logo_info": ""}
+                "save_info": kept.get(v["variant"], ""), "logo_info": "", "kept_info": None}
 
-    ui.on(ui["variant"].change, load_variant, ("variant",), LOADED_OUT, "design_msg", api_name="load_variant")
-    ui.on(demo.load, load_variant, ("variant",), LOADED_OUT, "design_msg", **hidden)
+    loaded_in, loaded_out = ("variant", "kept_info"), (*LOADED_OUT, "kept_info")
+    ui.on(ui["variant"].change, load_variant, loaded_in, loaded_out, "design_msg", api_name="load_variant")
+    ui.on(demo.load, load_variant, loaded_in, loaded_out, "design_msg", **hidden)
 
     def check(v: dict[str, Any]) -> Any:
         if not v["variant"]:
@@ -221,7 +225,7 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
           ("backend",), ("render_btn", "render_gpu_btn"), **live)
 
     def preview(v: dict[str, Any], session: str, progress: Any) -> dict[str, Any]:
-        step = RenderSteps(lambda f, d: progress(f, desc=d), uses_gpu(v["backend"]), session=session)
+        step = RenderSteps(lambda f, d: progress(f, desc=d), session=session)
         return h.preview(v["variant"], form_of(v), event_of(v), backend=v["backend"], level=v["level"],
                          size=v["size"], progress=step)
 
@@ -254,10 +258,12 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
 
     def keep_copy(v: dict[str, Any]) -> dict[str, Any]:
         new_id, out = h.keep_copy(v["variant"], form_of(v), v["author"], v["note"], size=v["size"])
-        return {**out, **pickers(h, v, variant=new_id), "conflict_row": Visible(False)}
+        return {**out, **pickers(h, v, variant=new_id), "conflict_row": Visible(False),
+                "kept_info": {new_id: out["save_info"]}}
 
     ui.on(ui["copy_btn"].click, keep_copy, (*FORM_IN, "author", "note", *PICKERS),
-          ("save_info", "library_table", "conflict_row", *PICKERS), "design_msg", **cpu)
+          ("save_info", "library_table", "conflict_row", "kept_info", *PICKERS), "design_msg", api_name="keep_copy",
+          **cpu)
 
     def pick_history(v: dict[str, Any], select: Any) -> dict[str, Any]:
         data = v["history"]

@@ -44,8 +44,10 @@ def layout(ui: Ui, variant_ids: list[str], exp_keys: list[str], first_exp: str |
         ui.add("new_arms", gr.CheckboxGroup(variant_ids, label="Variants (the first is the control)",
                                             elem_id="new-arms"))
         with gr.Row():
-            ui.add("new_weights", gr.Textbox(label="Weights (blank: even)", placeholder="0.5, 0.5",
-                                             elem_id="new-weights"))
+            with gr.Column():
+                ui.add("new_weights", gr.Textbox(label="Weights (blank: even)", placeholder="0.5, 0.5",
+                                                 elem_id="new-weights"))
+                ui.add("err_weights", gr.Markdown(elem_classes="field-error", elem_id="err-weights"))
             ui.add("new_baseline", gr.Number(0.23, label="Baseline CTR", elem_id="new-baseline"))
             ui.add("new_mde", gr.Number(0.10, label="Smallest lift worth detecting (relative)", elem_id="new-mde"))
             ui.add("new_daily", gr.Number(5000, label="Daily traffic", precision=0, elem_id="new-daily"))
@@ -78,17 +80,23 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], live: dict[str, A
           api_name="simulate", **cpu)
 
     def plan_live(v: dict[str, Any]) -> dict[str, str]:
+        """The plan as you type; a weights error sits beside the weights (and the plan says it cannot be made)."""
         try:
             pairs = h.arm_weights(v["new_arms"] or [], v["new_weights"])
-            return {"plan_info": power(v["new_baseline"], v["new_mde"], 0.05, 0.8, len(pairs), v["new_daily"] or 0)}
         except LabError as exc:
-            return {"plan_info": f"⚠ {text(designer_message(exc))}"}
+            where = "err_weights" if exc.where == "weights" else "plan_info"
+            return {"plan_info": "", "err_weights": "", where: f"⚠ {text(designer_message(exc))}"}
+        try:
+            return {"err_weights": "", "plan_info": power(v["new_baseline"], v["new_mde"], 0.05, 0.8, len(pairs),
+                                                          v["new_daily"] or 0)}
+        except LabError as exc:
+            return {"err_weights": "", "plan_info": f"⚠ {text(designer_message(exc))}"}
         except (TypeError, ValueError):
-            return {"plan_info": "⚠ Baseline, lift and traffic must be numbers."}
+            return {"err_weights": "", "plan_info": "⚠ Baseline, lift and traffic must be numbers."}
 
-    ui.on([ui[n].change for n in PLAN_IN], plan_live, PLAN_IN, ("plan_info",),
+    ui.on([ui[n].change for n in PLAN_IN], plan_live, PLAN_IN, ("plan_info", "err_weights"),
           **{**live, "trigger_mode": "always_last"})
-    ui.on(demo.load, plan_live, PLAN_IN, ("plan_info",), api_name="power", **live)
+    ui.on(demo.load, plan_live, PLAN_IN, ("plan_info", "err_weights"), api_name="power", **live)
 
     def create(v: dict[str, Any]) -> dict[str, Any]:
         out = h.create_experiment(v["new_key"], v["new_scenario"], v["new_arms"] or [], v["new_weights"],

@@ -8,6 +8,7 @@ from PIL import Image
 
 from lab.errors import LabError
 from lab.library.versions import VariantLibrary
+from lab.render.background import ENCODE, FRAME
 from lab.render.encode import probe
 from lab.render.overlay import END_CARD_MIN_S, SETTLED_S
 from lab.render.pipeline import render
@@ -118,9 +119,10 @@ def test_a_motion_render_reports_each_frame_it_composites(tmp_path, cache):
     v = small("v1-fast-sprint")
     calls = []
     r = render(v, event_for(v.scenario), tmp_path / "out.mp4", backend="motion", cache=cache,
-               logo_root=REPO / "variants", progress=lambda done, total: calls.append((done, total)))
+               logo_root=REPO / "variants", progress=lambda done, total, stage: calls.append((done, total, stage)))
     assert r.frames == 25 and probe(tmp_path / "out.mp4")["frames"] == 25
-    assert calls == [(f, 25) for f in range(1, 26)]  # one call per frame, in order, up to the frame total
+    # one call per frame, in order, up to the frame total, then the encoder's finish
+    assert calls == [(f, 25, FRAME) for f in range(1, 26)] + [(0, 1, ENCODE)]
 
 
 def test_the_encoder_is_chosen_by_what_opens_here_and_recorded(tmp_path, cache, monkeypatch):

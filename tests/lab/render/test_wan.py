@@ -8,6 +8,7 @@ import pytest
 from lab import config
 from lab.errors import LabError
 from lab.render.backends import make_backend
+from lab.render.background import DECODE, ENCODE, FRAME, STEP
 from lab.render.encode import probe
 from lab.render.pipeline import render
 from lab.render.wan.backend import WanBackend
@@ -41,9 +42,11 @@ def test_tiny_wan_renders_end_to_end_and_is_labelled(tiny_backend, tmp_path, cac
     v = small("v3-rival-ghost", **TINY)
     steps = []
     r = render(v, event_for("rank_up"), tmp_path / "t.mp4", backend=tiny_backend, cache=cache,
-               progress=lambda i, n: steps.append((i, n)))
-    # The denoising steps, then each composited frame (the studio's progress bar shows both).
-    assert steps == [(1, 2), (2, 2)] + [(f, r.frames) for f in range(1, r.frames + 1)]
+               progress=lambda i, n, stage: steps.append((i, n, stage)))
+    # The denoising steps, the VAE decode, each composited frame, then encoding (the studio's bar shows them all;
+    # it sat at the last step while the decode and the overlay ran).
+    assert steps == ([(1, 2, STEP), (2, 2, STEP), (0, 1, DECODE)] + [(f, r.frames, FRAME) for f in
+                                                                      range(1, r.frames + 1)] + [(0, 1, ENCODE)])
     assert (r.backend, r.random_weights, r.prompt_sent_to_model) == ("tiny-wan", True, True)
     info = probe(tmp_path / "t.mp4")
     assert (info["codec"], info["pix_fmt"], info["width"], info["height"], info["frames"]) == ("h264", "yuv420p",

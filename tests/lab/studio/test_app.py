@@ -133,17 +133,23 @@ def test_compare_on_the_cpu_reports_frames_up_to_the_total(lab_env, tmp_path):
                           progress=lambda value, desc: seen.append((value, desc))))
     assert outs[-1]["cmp_video_0"]
     frames = [d for _, d in seen if "frame" in d]
-    assert frames[0] == "v1-fast-sprint: frame 1/49" and frames[-1] == "v1-fast-sprint: frame 49/49"
-    assert len(frames) == 49 and not any("denoising" in d for _, d in seen)
+    assert frames[0] == "v1-fast-sprint: compositing frame 1/49"
+    assert frames[-1] == "v1-fast-sprint: compositing frame 49/49"
+    assert len(frames) == 49 and not any("denoising" in d or "decoding" in d for _, d in seen)
+    assert seen[-1][1] == "v1-fast-sprint: encoding the video"  # after the last frame, not stuck at 49/49
     fractions = [v[0] for v, d in seen if "frame" in d]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
-    # A model render: its steps first, then its frames, each labelled.
+    # A model render: its steps, its decode, its frames, then encoding, each labelled (the pipeline's stages).
+    from lab.render.background import DECODE, ENCODE, FRAME, STEP
+
     labels = []
-    steps = RenderSteps(lambda f, d: labels.append(d), model=True)
-    for done, total in [(1, 2), (2, 2), (1, 3), (2, 3), (3, 3)]:
-        steps(done, total)
-    assert labels == ["denoising step 1/2", "denoising step 2/2", "frame 1/3", "frame 2/3", "frame 3/3"]
+    steps = RenderSteps(lambda f, d: labels.append(d))
+    for done, total, stage in [(1, 2, STEP), (2, 2, STEP), (0, 1, DECODE), (1, 3, FRAME), (3, 3, FRAME),
+                               (0, 1, ENCODE)]:
+        steps(done, total, stage)
+    assert labels == ["denoising step 1/2", "denoising step 2/2", "decoding the background (VAE)",
+                      "compositing frame 1/3", "compositing frame 3/3", "encoding the video"]
 
 
 def test_no_studio_file_over_500_lines_and_no_function_over_100():

@@ -103,6 +103,30 @@ def test_library_lists_variants_with_their_arms_and_clones(app):
     assert page.raw["library-table"] == {"__type__": "update"}  # not sent: the page keeps its table
 
 
+def test_clone_title_says_copy_and_the_author_is_never_a_blank_by(app):
+    """A clone's title says it is a copy (within the title limit); with the Author field (Design tab) blank the
+    clone says "author unknown" instead of a blank "by", and with it filled the clone is signed."""
+    from lab.experiments.workflow import copy_title
+    from lab.library.freetext import TITLE_MAX
+
+    page, cfg = app
+    lib = VariantLibrary(cfg.variants_dir)
+    src = lib.load("comeback-replay")
+    out = page.call("clone", **{"label:Clone variant": "comeback-replay", "label:New id": "comeback-anon",
+                                "author": ""})
+    clone = VariantLibrary(cfg.variants_dir).load("comeback-anon")
+    assert clone.title == f"{src.title} (copy)" and "(copy)" in out["library-info"]
+    assert "author unknown" in out["library-info"]
+    assert {r[0]: r for r in rows(out["library-table"])}["comeback-anon"][5] == "(unknown)"
+    assert "author unknown" in page.call("load_variant", variant="comeback-anon")["variant-info"]
+    signed = page.call("clone", **{"label:Clone variant": "comeback-replay", "label:New id": "comeback-dana",
+                                   "author": "dana"})
+    assert "by dana" in signed["library-info"] and VariantLibrary(cfg.variants_dir).history("comeback-dana")[
+        0].author == "dana"
+    long = copy_title("x" * TITLE_MAX)
+    assert len(long) == TITLE_MAX and long.endswith("… (copy)")
+
+
 def test_design_live_prompt_errors_save_no_change_and_conflict(app):
     page, cfg = app
     loaded = page.call("load_variant", variant="v1-fast-sprint")
@@ -133,6 +157,24 @@ def test_design_live_prompt_errors_save_no_change_and_conflict(app):
     assert lib.load("v1-fast-sprint").cta["en"] == "Someone else's"
 
 
+def test_design_kept_copy_message_survives_the_copy_loading(app):
+    """Keep mine as a copy picks the copy, and picking a variant loads it: the copy's message must stay (it was
+    wiped by that load), while loading another variant later clears it."""
+    page, cfg = app
+    lib = VariantLibrary(cfg.variants_dir)
+    page.call("load_variant", variant="v2-slow-motion")
+    v2 = lib.load("v2-slow-motion")
+    lib.save(with_changes(v2, cta__en="Theirs first"), base=v2.version, author="someone")
+    clash = page.call("save", template="Slow {{new_rank}} mine", author="dana", note="mine")
+    assert "Nothing was written" in clash["save-info"]
+    kept = page.call("keep_copy")
+    new_id = kept["variant"]
+    assert new_id.startswith("v2-slow-motion-copy") and "saved as a new variant" in kept["save-info"]
+    loaded = page.call("load_variant", variant=new_id)  # what the page's variant.change runs next
+    assert f"saved as a new variant **{new_id}**" in loaded["save-info"]
+    assert page.call("load_variant", variant="v1-fast-sprint")["save-info"] == ""
+
+
 def test_compare_renders_each_slot_and_reuses_an_unchanged_one(app):
     page, _ = app
     given = {"cmp-slot-0": "v1-fast-sprint", "cmp-slot-1": "v3-rival-ghost", "cmp-slot-2": "", "cmp-slot-3": "",
@@ -146,11 +188,24 @@ def test_compare_renders_each_slot_and_reuses_an_unchanged_one(app):
         assert "小明" not in out[f"cmp-prompt-{i}"] and out[f"cmp-prompt-{i}"]
     assert out["cmp-video-2"] is None and out["cmp-info-2"] == ""
     again = page.call("compare", **given)
-    assert all("instant" in again[f"cmp-info-{i}"] for i in (0, 1))
+    assert all("same preview as before, reused" in again[f"cmp-info-{i}"] for i in (0, 1))
+    assert not any("cache miss" in again[f"cmp-info-{i}"] for i in (0, 1))  # it said "cache miss … instant"
     portrait = page.call("compare", **{**given, "cmp-orientation": "portrait"})
     w, h = map(int, re.search(r"(\d+)×(\d+)", portrait["cmp-info-0"]).groups())
     assert w < h
-    assert "instant" not in portrait["cmp-info-0"]
+    assert "reused" not in portrait["cmp-info-0"] and "rendered in" in portrait["cmp-info-0"]
+
+
+def test_render_summary_says_reused_or_fresh_never_both():
+    from lab.studio.handlers.design import DesignHandlers
+
+    sc = {"backend": "motion", "level": 4, "level_reason": "fixed", "width": 864, "height": 480, "frames": 49,
+          "seconds": 3.5, "random_weights": False, "warnings": [], "cache_hit": False}
+    reused = DesignHandlers.summary(sc, cached=True)
+    assert "reused" in reused and "miss" not in reused and "made fresh" not in reused and "3.50 s" in reused
+    fresh = DesignHandlers.summary(sc)
+    assert "rendered in 3.50 s" in fresh and "made fresh" in fresh and "reused" not in fresh
+    assert "background from the cache" in DesignHandlers.summary({**sc, "cache_hit": True})
 
 
 def test_backend_availability_names_a_reason():
@@ -158,6 +213,21 @@ def test_backend_availability_names_a_reason():
     assert av["motion"] is None and av["auto"] is None
     if av["wan"]:
         assert "GPU" in av["wan"] or "weights" in av["wan"] or "torch" in av["wan"]
+
+
+def test_experiments_live_plan_checks_the_weights_as_create_does(app):
+    """Weights 0.7/0.2 are refused as you type, beside the weights field, with the rule Create applies."""
+    page, _ = app
+    arms = ["v1-fast-sprint", "v2-slow-motion"]
+    plan = page.call("power", **{"new-arms": arms, "new-weights": "0.7, 0.2", "new-baseline": 0.23})
+    assert "sum to 0.9, not 1" in plan["err-weights"] and "per arm" not in plan["plan-info"]
+    plan = page.call("power", **{"new-arms": arms, "new-weights": "1.5, -0.5"})
+    assert "1.5 is not a weight" in plan["err-weights"]
+    created = page.call("create_experiment", **{"new-key": "weights-test", "new-arms": arms,
+                                                "new-weights": "0.7, 0.2"})
+    assert "sum to 0.9" in created["experiments-msg"]  # Create refuses the same weights with the same words
+    plan = page.call("power", **{"new-arms": arms, "new-weights": "0.7, 0.3"})
+    assert plan["err-weights"] == "" and "per arm" in plan["plan-info"]
 
 
 def test_experiments_create_plan_status_simulate_and_bad_files(app, tmp_path):
@@ -433,13 +503,14 @@ def test_cancel_stops_the_render_itself_and_keeps_no_video(tmp_path, monkeypatch
     previews = tmp_path / "home" / "previews"
     with pytest.raises(RenderCancelled):
         h.preview("v1-fast-sprint", form, event, backend="motion", level="auto",
-                  progress=RenderSteps(report, False, session="page-1"))
+                  progress=RenderSteps(report, session="page-1"))
     assert len(seen) == 3 and not list(previews.glob("*.mp4"))  # stopped at the next step, nothing kept
     done: list[str] = []
     out = h.preview("v1-fast-sprint", form, event, backend="motion", level="auto",
-                    progress=RenderSteps(lambda f, d: done.append(d), False, session="page-1"))
-    total = int(done[-1].rsplit("/", 1)[1])
-    assert done[-1] == f"frame {total}/{total}" and len(done) > 3 and Path(out["video"]).is_file()
+                    progress=RenderSteps(lambda f, d: done.append(d), session="page-1"))
+    total = int(done[-2].rsplit("/", 1)[1])
+    assert done[-2:] == [f"compositing frame {total}/{total}", "encoding the video"]
+    assert len(done) > 3 and Path(out["video"]).is_file()
 
 
 def test_mlflow_links_are_absent_for_a_local_store_and_real_for_a_server(lab_env, tmp_path, monkeypatch):
