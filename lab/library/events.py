@@ -128,7 +128,8 @@ def parse_event(data: str | bytes | dict[str, Any], where: str = "event") -> Ran
             raise EventError(f"{where}.{name}", "is required")
     kind = data["event"]
     if kind not in SCENARIOS:
-        raise EventError(f"{where}.event", f"unknown kind {excerpt(kind)}", f"use one of {', '.join(SCENARIOS)}")
+        raise EventError(f"{where}.event", f"unknown kind {_shown(kind, KIND_SHAPE)}",
+                         f"use one of {', '.join(SCENARIOS)}")
 
     user = _name(data["user"], f"{where}.user")
     rival = _name(data["rival"], f"{where}.rival") if data.get("rival") is not None else None
@@ -189,10 +190,27 @@ def _kind(value: Any) -> str:
     )
 
 
+# What a field's wrong value may be quoted as: text shaped like the field's own values. Other text is described,
+# never quoted, since a value in the wrong field is often a name (``"old_rank": "Alice"``).
+KIND_SHAPE = re.compile(r"[a-z]+(_[a-z0-9]+)+")
+NUMBER_SHAPE = re.compile(r"[-+0-9.eE ]{1,40}")
+TAG_SHAPE = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}")
+
+
+def _shown(value: Any, shape: re.Pattern[str]) -> str:
+    """``value`` quoted when it has the field's shape (or is not text), else only its length."""
+    if isinstance(value, str) and not shape.fullmatch(value):
+        return f"a text of {len(value):,} characters"
+    return excerpt(value)
+
+
 def _rank(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         short = isinstance(value, (str, bool, type(None))) and len(str(value)) <= 40
-        got = json.dumps(value, ensure_ascii=False) if short else excerpt(value)
+        if isinstance(value, str) and not NUMBER_SHAPE.fullmatch(value):
+            got = _shown(value, NUMBER_SHAPE)
+        else:
+            got = json.dumps(value, ensure_ascii=False) if short else excerpt(value)
         raise EventError(where, f"must be a positive integer, got {got} ({_kind(value)})")
     if not 1 <= value <= MAX_RANK:
         raise EventError(where, f"must be a positive integer up to {MAX_RANK}, got {excerpt(value)}")
@@ -309,7 +327,7 @@ def _locale(value: Any, where: str) -> str:
         raise EventError(where, f"is {len(value):,} characters long; a language tag is at most {LOCALE_MAX}",
                          "send a tag such as 'en' or 'zh-CN'")
     if not isinstance(value, str) or not LOCALE_RE.fullmatch(value):
-        raise EventError(where, f"must be a language tag such as 'en' or 'zh-CN', got {excerpt(value)}")
+        raise EventError(where, f"must be a language tag such as 'en' or 'zh-CN', got {_shown(value, TAG_SHAPE)}")
     return value
 
 

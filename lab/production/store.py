@@ -20,6 +20,11 @@ NAME_RE = re.compile(r"[0-9a-f]{24}\.(mp4|poster\.png)")
 NOT_PERSISTENT = frozenset({"memory"})
 
 
+def _shown(url: str) -> str:
+    """A store URL for a message: an excerpt with any user and password replaced."""
+    return excerpt(re.sub(r"//[^/@]*@", "//***@", url))
+
+
 class OutputStore:
     """Put finished files under names the worker chose; readers see a whole file or none."""
 
@@ -28,7 +33,12 @@ class OutputStore:
         self.local = "://" not in url or url.startswith("file://")
         if self.local:
             self.root = Path(url.removeprefix("file://")).resolve()
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LabError("output store", f"cannot create the folder {excerpt(str(self.root), 200)} "
+                               f"({exc.strerror or type(exc).__name__})",
+                               "give a folder this user can write (--out / HIGHLIGHT_LAB_OUTPUT_URL)") from None
             self.fs = None
         else:
             try:
@@ -36,11 +46,14 @@ class OutputStore:
 
                 self.fs, self.root_path = url_to_fs(url)
             except (ImportError, ValueError) as exc:
-                raise LabError("output store", f"cannot open {excerpt(url)}: {exc}",
+                raise LabError("output store", f"cannot open {_shown(url)}: {exc}",
                                "give a local folder or an fsspec URL whose package is installed") from None
+            except OSError as exc:  # a store that connects when opened (ftp, sftp) and is down or refuses
+                raise LabError("output store", f"cannot reach {_shown(url)} ({exc.strerror or type(exc).__name__})",
+                               "start the store or fix the URL, then run again: no event was touched") from None
             protocols = {self.fs.protocol} if isinstance(self.fs.protocol, str) else set(self.fs.protocol)
             if protocols & NOT_PERSISTENT:
-                raise LabError("output store", f"{excerpt(url)} keeps nothing once the worker stops",
+                raise LabError("output store", f"{_shown(url)} keeps nothing once the worker stops",
                                "give a folder or a store that persists (s3://, gs://, file://)")
 
     def location(self, name: str) -> str:

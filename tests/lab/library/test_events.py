@@ -136,7 +136,7 @@ def test_rival_follows_the_same_rules():
 def test_locale_must_be_a_language_tag():
     assert parse_event(with_(locale="zh-CN")).locale == "zh-CN"
     assert error(with_(locale="Chinese!")) == (
-        "event.locale: must be a language tag such as 'en' or 'zh-CN', got 'Chinese!'"
+        "event.locale: must be a language tag such as 'en' or 'zh-CN', got a text of 8 characters"
     )
 
 
@@ -148,3 +148,11 @@ def test_a_sample_event_exists_for_each_scenario():
 def test_a_number_past_pythons_digit_limit_is_refused():
     text = '{"event": "first_entry", "user": "A", "new_rank": ' + "9" * 5000 + "}"
     assert error(text) == "event: holds a number too long to read; send ranks as small whole numbers"
+
+
+@pytest.mark.parametrize("field", ["old_rank", "new_rank", "event", "locale"])
+def test_a_name_in_the_wrong_field_is_described_never_quoted(field):
+    """A value in the wrong field is often a name: the message says what kind of value it was, not the value."""
+    name = "Zorbina Probe-Sentinel"
+    message = error(with_(**{field: name}))
+    assert name not in message and "Zorbina" not in message and "22 characters" in message

@@ -79,6 +79,8 @@ def test_an_output_store_that_is_down_is_a_fault_not_a_dead_letter(settings, tmp
     ({}, ["--level", "99"], "level: 99 is past every variant's last degrade level (4)"),
     ({"HIGHLIGHT_LAB_ENCODER": "h264_nvenc"}, [], "HIGHLIGHT_LAB_ENCODER: h264_nvenc does not open on this machine"),
     ({"HIGHLIGHT_LAB_OUTPUT_URL": "memory://videos"}, [], "keeps nothing once the worker stops"),
+    ({"HIGHLIGHT_LAB_OUTPUT_URL": "ftp://bob:s3cret@127.0.0.1:1/x"}, [], "cannot reach 'ftp://***@127.0.0.1:1/x'"),
+    ({"HIGHLIGHT_LAB_OUTPUT_URL": "/proc/nope/videos"}, [], "cannot create the folder '/proc/nope/videos'"),
     ({}, ["--workers", "100000"], f"100000 render processes asked for; this machine has {pool_size()} core"),
     ({}, ["--workers", "-1"], "argument --workers: must be a whole number at least 1, got -1"),
 ])
