@@ -483,8 +483,10 @@ def studio_api(p: Probe) -> None:
         try:
             out = page.call(api, **given)
         except Exception as exc:  # noqa: BLE001 - gradio_client's AppError: the page would show a bare "Error"
-            # Gradio's own check of a picker's value (a value the page never offers) is a specific refusal.
-            chosen = re.match(r"Value: .* is not in the list of choices", str(exc), re.S)
+            # A picker's check of its value (a value the page never offers) is a specific refusal: Gradio's own
+            # message, or the studio's ``Choice`` (the field named, the value escaped).
+            chosen = re.match(r"Value: .* is not in the list of choices|[^:\n]{1,60}: .* is not one of the choices; "
+                              r"pick one from the list$", str(exc), re.S)
             p.record(name, expect, "refused" if chosen else "traceback", f"{type(exc).__name__}: {exc}"[:300])
             return
         said = [str(v) for k, v in out.items() if v and (k.endswith("-msg") or k.startswith("err-")

@@ -126,8 +126,9 @@ def parse_variant(data: Any, where: str) -> Variant:
     template = prompt.str("template")
     negative = prompt.str("negative", default="", allow_empty=True)
     prompt.done()
-    check_template(template, scenario, f"{where}: prompt.template")
-    check_template(negative, scenario, f"{where}: prompt.negative")
+    for text, field in ((template, "template"), (negative, "negative")):  # no escape sequence reaches the model
+        check_free_text(text, f"{where}: prompt.{field}", len(text), VariantError, multiline=True)
+        check_template(text, scenario, f"{where}: prompt.{field}")
 
     cta_obj = obj.obj("cta")
     cta: dict[str, str] = {}

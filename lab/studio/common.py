@@ -9,8 +9,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import gradio as gr
+
 from analysis.power import power_plan
-from lab.errors import LabError
+from lab.errors import LabError, excerpt
 from lab.library.variant import MAX_LEVEL
 from lab.render.backends import BACKENDS
 from lab.render.background import DECODE, ENCODE, FRAME
@@ -142,3 +144,47 @@ CSS = """
 SYNC_PLAY = """() => { const vs = [...document.querySelectorAll('#compare video')];
   vs.forEach(v => { v.pause(); v.currentTime = 0; v.loop = true; v.muted = true; });
   Promise.all(vs.map(v => v.play().catch(() => null))); }"""
+
+
+class _NoStub:
+    """While two component classes are defined: Gradio's metaclass writes a ``.pyi`` stub beside the source file
+    of every component subclass (here, into the package); the stub is for Gradio's own typing, so skip it."""
+
+    def __enter__(self) -> None:
+        from gradio import component_meta
+
+        self.write = component_meta.create_or_modify_pyi
+        component_meta.create_or_modify_pyi = lambda *args, **kwargs: None
+
+    def __exit__(self, *exc: object) -> None:
+        from gradio import component_meta
+
+        component_meta.create_or_modify_pyi = self.write
+
+
+with _NoStub():
+
+    class RankNumber(gr.Number):
+        """A rank field: a number box whose bad text (sent through the API) reaches the handler, which refuses
+        it in words beside the field, instead of failing inside Gradio as a bare "Error"."""
+
+        is_template = True  # Gradio's mark for a subclass the page draws with its base's (Number's) component
+
+        def preprocess(self, payload: Any) -> Any:
+            try:
+                return super().preprocess(payload)
+            except (TypeError, ValueError):
+                return payload if isinstance(payload, str) else str(payload)
+
+    class Choice(gr.Dropdown):
+        """A dropdown whose refusal of a value it does not offer (only an API call can send one) names the field
+        and quotes the value escaped and cut short, where Gradio's own message echoes it raw with every choice."""
+
+        is_template = True  # drawn with Dropdown's component
+
+        def preprocess(self, payload: Any) -> Any:
+            try:
+                return super().preprocess(payload)
+            except gr.Error:
+                raise gr.Error(f"{self.label or 'Choice'}: {excerpt(payload)} is not one of the choices; "
+                               "pick one from the list") from None

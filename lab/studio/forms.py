@@ -7,13 +7,14 @@ version on top of the version they started from (a conflict if someone saved in 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab import config
-from lab.errors import LabError
+from lab.errors import LabError, excerpt
 from lab.library.events import RankEvent, parse_event, sample_event
 from lab.library.variant import Variant
 from lab.library.versions import VariantLibrary, VersionInfo
@@ -86,14 +87,31 @@ def apply_form(base: Variant, form: dict[str, Any]) -> Variant:
     return parse_variant(data, f"variant {base.id}")
 
 
+def rank_value(value: Any, label: str) -> int | None:
+    """A rank field's value as a whole number (None when blank); text or a fraction is refused in words."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise LabError(label, "is not a whole number", "type a rank such as 3")
+    try:
+        number = float(value)
+    except ValueError:
+        raise LabError(label, f"{excerpt(value)} is not a whole number", "type a rank such as 3") from None
+    if not math.isfinite(number) or number != int(number):
+        raise LabError(label, f"{excerpt(value)} is not a whole number", "type a rank such as 3")
+    return int(number)
+
+
 def preview_event(scenario: str, user: str, old_rank: Any, new_rank: Any, rival: str, challenge: str,
                   locale: str) -> RankEvent:
     """A preview event from the form; blank fields fall back to the scenario's sample."""
     sample = sample_event(scenario).to_dict()
+    new = rank_value(new_rank, "New rank")
     data: dict[str, Any] = {"event": scenario, "user": user or sample["user"], "locale": locale or "en",
-                            "new_rank": int(new_rank) if new_rank not in (None, "") else sample["new_rank"]}
+                            "new_rank": new if new is not None else sample["new_rank"]}
     if scenario != "first_entry":
-        data["old_rank"] = int(old_rank) if old_rank not in (None, "") else sample.get("old_rank")
+        old = rank_value(old_rank, "Old rank")
+        data["old_rank"] = old if old is not None else sample.get("old_rank")
         if data["old_rank"] is None:
             data.pop("old_rank")
     if rival:

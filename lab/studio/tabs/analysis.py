@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from lab.studio.common import Choice
 from lab.studio.handlers import ALL_SEGMENTS, ANALYSED
 from lab.studio.wiring import Choices, Ui
 
@@ -28,7 +29,7 @@ def layout(ui: Ui) -> None:
         ui.add("lift_plot", gr.Plot(label="Lift over time, with the sequential (always-valid) bounds"))
     with gr.Row():
         with gr.Column():
-            ui.add("segment_pick", gr.Dropdown([ALL_SEGMENTS], value=ALL_SEGMENTS, label="Segment",
+            ui.add("segment_pick", Choice([ALL_SEGMENTS], value=ALL_SEGMENTS, label="Segment",
                                                elem_id="segment-pick"))
             ui.add("segments_table", gr.Dataframe(headers=["segment", "variant", "lift", "adjusted p"],
                                                   interactive=False, label="Segments", elem_id="segments-table"))

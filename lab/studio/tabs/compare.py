@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from lab.render.backends import uses_gpu
-from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, SLOTS, SYNC_PLAY
+from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, SLOTS, SYNC_PLAY, Choice, RankNumber
 from lab.studio.handlers import COMPARED
 from lab.studio.wiring import Ui, Visible
 
@@ -24,20 +24,20 @@ def layout(ui: Ui, variant_ids: list[str], backend_choices: list[Any]) -> None:
     ui.add("compare_msg", gr.Markdown(elem_id="compare-msg", elem_classes="tab-message"))
     with gr.Row():
         for i, v in enumerate((variant_ids[3:6] + [""] * SLOTS)[:SLOTS]):
-            ui.add(f"cmp_slot_{i}", gr.Dropdown([""] + variant_ids, value=v, label=f"Variant {i + 1}",
+            ui.add(f"cmp_slot_{i}", Choice([""] + variant_ids, value=v, label=f"Variant {i + 1}",
                                                 elem_id=f"cmp-slot-{i}"))
     with gr.Row():
         ui.add("c_user", gr.Textbox("小明", label="Name", elem_id="cmp-user"))
         ui.add("c_rival", gr.Textbox("Bob", label="Rival", elem_id="cmp-rival"))
-        ui.add("c_old", gr.Number(7, label="Old rank", precision=0, elem_id="cmp-old"))
-        ui.add("c_new", gr.Number(3, label="New rank", precision=0, elem_id="cmp-new"))
+        ui.add("c_old", RankNumber(7, label="Old rank", precision=0, elem_id="cmp-old"))
+        ui.add("c_new", RankNumber(3, label="New rank", precision=0, elem_id="cmp-new"))
         ui.add("c_challenge", gr.Textbox("Weekly 5K", label="Challenge", elem_id="cmp-challenge"))
-        ui.add("c_locale", gr.Dropdown(LOCALES, value="zh-CN", label="Locale", elem_id="cmp-locale"))
+        ui.add("c_locale", Choice(LOCALES, value="zh-CN", label="Locale", elem_id="cmp-locale"))
     with gr.Row():
         ui.add("c_orientation", gr.Radio(list(forms.ORIENTATIONS), value="landscape", label="Orientation",
                                          elem_id="cmp-orientation"))
         ui.add("c_backend", gr.Radio(backend_choices, value="motion", label="Background", elem_classes="backend"))
-        ui.add("c_level", gr.Dropdown(LEVEL_CHOICES, value="auto", label="Degrade level", elem_id="cmp-level"))
+        ui.add("c_level", Choice(LEVEL_CHOICES, value="auto", label="Degrade level", elem_id="cmp-level"))
     with gr.Row():
         ui.add("compare_btn", gr.Button("Render side by side", variant="primary", elem_id="compare-btn"))
         ui.add("compare_gpu_btn", gr.Button("Render side by side (model)", variant="primary", visible=False))

@@ -10,7 +10,7 @@ import gradio as gr
 from lab.render.backends import uses_gpu
 from lab.render.styles import MOTION_KNOBS
 from lab.studio import forms
-from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, STYLE_CHOICES, RenderSteps
+from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, STYLE_CHOICES, Choice, RankNumber, RenderSteps
 from lab.studio.handlers import CHECKED, EVENT, FIELD_ERRORS, LOADED, RENDERED, SAVED
 from lab.studio.tabs import PICKERS, pickers
 from lab.studio.wiring import Choices, Ui, Visible
@@ -29,12 +29,12 @@ def error(ui: Ui, name: str) -> None:
 
 
 def form_column(ui: Ui, variant_ids: list[str]) -> None:
-    ui.add("variant", gr.Dropdown(variant_ids, value=variant_ids[0] if variant_ids else None, label="Variant",
+    ui.add("variant", Choice(variant_ids, value=variant_ids[0] if variant_ids else None, label="Variant",
                                   elem_id="variant"))
     ui.add("variant_info", gr.Markdown(elem_id="variant-info"))
     ui.add("title", gr.Textbox(label="Title", elem_id="title"))
     error(ui, "err_title")
-    ui.add("style", gr.Dropdown(STYLE_CHOICES, label="Animation style", elem_id="style"))
+    ui.add("style", Choice(STYLE_CHOICES, label="Animation style", elem_id="style"))
     error(ui, "err_style")
     ui.add("template", gr.Textbox(label="Prompt template: {{new_rank}}, {{old_rank}}, {{challenge}}, …; never names",
                                   lines=4, elem_id="template"))
@@ -55,7 +55,7 @@ def form_column(ui: Ui, variant_ids: list[str]) -> None:
         error(ui, name)
     with gr.Row():
         ui.add("orientation", gr.Radio(list(forms.ORIENTATIONS), label="Orientation", elem_id="orientation"))
-        ui.add("size", gr.Dropdown(forms.size_choices("landscape"), label="Size (what the model makes)",
+        ui.add("size", Choice(forms.size_choices("landscape"), label="Size (what the model makes)",
                                    elem_id="size"))
         # No minimum or maximum here: the range is the schema's, checked with the form, its error beside it.
         ui.add("duration_s", gr.Number(label="Seconds (0.5 to 10)", elem_id="duration-s"))
@@ -65,7 +65,7 @@ def form_column(ui: Ui, variant_ids: list[str]) -> None:
     with gr.Row():
         ui.add("logo", gr.Textbox(label="Logo (in the library's assets)", interactive=False, elem_id="logo"))
         ui.add("logo_upload", gr.UploadButton("Upload logo", file_types=[".png", ".jpg", ".jpeg"]))
-        ui.add("font", gr.Dropdown(list(forms.FONTS), label="Font", elem_id="font"))
+        ui.add("font", Choice(list(forms.FONTS), label="Font", elem_id="font"))
     ui.add("logo_info", gr.Markdown())
     for name in ("err_logo", "err_font", "err_form"):
         error(ui, name)
@@ -90,16 +90,16 @@ def preview_column(ui: Ui, backend_choices: list[Any]) -> None:
     with gr.Row():
         ui.add("user", gr.Textbox(label="Name", elem_id="user"))
         ui.add("rival", gr.Textbox(label="Rival", elem_id="rival"))
-        ui.add("locale", gr.Dropdown(LOCALES, label="Locale", elem_id="locale"))
+        ui.add("locale", Choice(LOCALES, label="Locale", elem_id="locale"))
     with gr.Row():
-        ui.add("old_rank", gr.Number(label="Old rank", precision=0, elem_id="old-rank"))
-        ui.add("new_rank", gr.Number(label="New rank", precision=0, elem_id="new-rank"))
+        ui.add("old_rank", RankNumber(label="Old rank", precision=0, elem_id="old-rank"))
+        ui.add("new_rank", RankNumber(label="New rank", precision=0, elem_id="new-rank"))
         ui.add("challenge", gr.Textbox(label="Challenge", elem_id="challenge"))
     error(ui, "err_event")
     ui.add("prompt", gr.Textbox(label="Prompt the model gets (live)", lines=3, interactive=False, elem_id="prompt"))
     with gr.Row():
         ui.add("backend", gr.Radio(backend_choices, value="auto", label="Background", elem_classes="backend"))
-        ui.add("level", gr.Dropdown(LEVEL_CHOICES, value="auto", label="Degrade level", elem_id="level"))
+        ui.add("level", Choice(LEVEL_CHOICES, value="auto", label="Degrade level", elem_id="level"))
     with gr.Row():
         ui.add("render_btn", gr.Button("Render preview", variant="primary", elem_id="render"))
         ui.add("render_gpu_btn", gr.Button("Render preview (model)", variant="primary", visible=False,

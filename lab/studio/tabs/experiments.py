@@ -10,7 +10,7 @@ import gradio as gr
 
 from lab.errors import LabError
 from lab.library.events import SCENARIOS
-from lab.studio.common import designer_message, power, text
+from lab.studio.common import Choice, designer_message, power, text
 from lab.studio.handlers import EXP_SHOWN
 from lab.studio.tabs import PICKERS, pickers
 from lab.studio.wiring import Ui
@@ -19,7 +19,7 @@ PLAN_IN = ("new_arms", "new_weights", "new_baseline", "new_mde", "new_daily")
 
 
 def layout(ui: Ui, variant_ids: list[str], exp_keys: list[str], first_exp: str | None) -> None:
-    ui.add("exp_key", gr.Dropdown(exp_keys, value=first_exp, label="Experiment", elem_id="exp-key"))
+    ui.add("exp_key", Choice(exp_keys, value=first_exp, label="Experiment", elem_id="exp-key"))
     ui.add("experiments_msg", gr.Markdown(elem_id="experiments-msg", elem_classes="tab-message"))
     ui.add("exp_overview", gr.Markdown(elem_id="exp-overview"))
     with gr.Row():
@@ -39,7 +39,7 @@ def layout(ui: Ui, variant_ids: list[str], exp_keys: list[str], first_exp: str |
     with gr.Accordion("New experiment", open=True):
         with gr.Row():
             ui.add("new_key", gr.Textbox(label="Key", placeholder="e.g. cta-copy-test", elem_id="new-key"))
-            ui.add("new_scenario", gr.Dropdown(list(SCENARIOS), value="rank_up", label="Scenario",
+            ui.add("new_scenario", Choice(list(SCENARIOS), value="rank_up", label="Scenario",
                                                elem_id="new-scenario"))
         ui.add("new_arms", gr.CheckboxGroup(variant_ids, label="Variants (the first is the control)",
                                             elem_id="new-arms"))

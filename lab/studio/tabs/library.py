@@ -6,6 +6,7 @@ from typing import Any
 
 import gradio as gr
 
+from lab.studio.common import Choice
 from lab.studio.tabs import PICKERS, pickers
 from lab.studio.wiring import Ui
 
@@ -18,7 +19,7 @@ def layout(ui: Ui, variant_ids: list[str]) -> None:
         interactive=False, wrap=True, elem_id="library-table"))
     ui.add("library_refused", gr.Markdown(elem_id="library-refused", elem_classes="tab-message"))
     with gr.Row():
-        ui.add("clone_src", gr.Dropdown(variant_ids, value=variant_ids[0] if variant_ids else None,
+        ui.add("clone_src", Choice(variant_ids, value=variant_ids[0] if variant_ids else None,
                                         label="Clone variant", scale=2, elem_id="clone-src"))
         ui.add("clone_id", gr.Textbox(label="New id", placeholder="e.g. v4-neon-burst", scale=2, elem_id="clone-id"))
         ui.add("clone_btn", gr.Button("Clone", scale=1, elem_id="clone"))
