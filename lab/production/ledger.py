@@ -93,19 +93,13 @@ class Ledger:
 
     # -- markers (the parts RedisLedger keeps in Redis) ----------------------------------------------------
     def done(self, key: str) -> dict[str, Any] | None:
-        try:
-            return json.loads((self.root / "done" / f"{key}.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
+        return _read_json(self.root / "done" / f"{key}.json")
 
     def _mark_done(self, key: str, impression: dict[str, Any]) -> None:
         _replace_text(self.root / "done" / f"{key}.json", json.dumps(impression, ensure_ascii=False))
 
     def _pending(self, key: str) -> dict[str, Any] | None:
-        try:
-            return json.loads((self.root / "claims" / f"{key}.pending.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
+        return _read_json(self.root / "claims" / f"{key}.pending.json")
 
     def _set_pending(self, key: str, record: dict[str, Any]) -> None:
         _replace_text(self.root / "claims" / f"{key}.pending.json", json.dumps(record, ensure_ascii=False))
@@ -197,6 +191,14 @@ class Ledger:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A marker's record, or None when there is none."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
 
 
 def _replace_text(path: Path, text: str) -> None:
