@@ -93,9 +93,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120):
+def serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120,
+          log: Path | None = None):
     """Start a server process (its own process group), wait until ``url`` answers 200; a context manager
-    that stops the whole group on exit."""
+    that stops the whole group on exit. ``log``: a file for the server's output (else it is dropped)."""
     import contextlib
     import signal
     import subprocess
@@ -104,7 +105,8 @@ def serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path | None = None
 
     @contextlib.contextmanager
     def running():
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if log else out,
                                 start_new_session=True)
         try:
             deadline = time.monotonic() + timeout
@@ -126,6 +128,8 @@ def serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path | None = None
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+            if log:
+                out.close()
 
     return running()
 

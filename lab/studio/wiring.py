@@ -19,6 +19,10 @@ import gradio as gr
 from lab.errors import LabError
 from lab.studio.common import CANCELS, RenderCancelled, designer_message, text
 
+# A table click carries its row: each click runs, one at a time, in the order made. (Gradio's "always_last" reruns
+# the first click's row after the pending one, and "once" drops a click made while one runs.)
+ROW_CLICKS = {"trigger_mode": "multiple", "concurrency_limit": 1}
+
 
 @dataclass(frozen=True)
 class Choices:

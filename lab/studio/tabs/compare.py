@@ -79,4 +79,4 @@ def wire(ui: Ui, h: Any, cpu: dict[str, Any], gpu: dict[str, Any], live: dict[st
         return {name: None if name.startswith("cmp_video") else "" for name in COMPARED}
 
     ui.on([ui[n].change for n in INPUTS if n != "c_backend"], clear, (), COMPARED,
-          **{**live, "trigger_mode": "always_last"})
+          **live)

@@ -13,7 +13,7 @@ from lab.studio import forms
 from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, STYLE_CHOICES, Choice, RankNumber, RenderSteps
 from lab.studio.handlers import CHECKED, EVENT, FIELD_ERRORS, LOADED, RENDERED, SAVED
 from lab.studio.tabs import PICKERS, pickers
-from lab.studio.wiring import Choices, Ui, Visible
+from lab.studio.wiring import ROW_CLICKS, Choices, Ui, Visible
 
 FORM_FIELDS = tuple(n for n in forms.FORM if n not in ("width", "height"))  # the size picker holds both
 MOTION_FIELDS = tuple(f"motion_{key}" for key in MOTION_KNOBS)
@@ -176,7 +176,7 @@ def wire_strip(ui: Ui, h: Any, demo: gr.Blocks, live: dict[str, Any]) -> None:
 
     ui.on([demo.load, ui["variant"].change, *(ui[n].change for n in STRIP_FIELDS)], strip,
           ("variant", "orientation", "size", *FORM_FIELDS, *EVENT), ("strip",), "design_msg", api_name="strip",
-          **{**live, "trigger_mode": "always_last"})
+          **live)
 
 
 def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, Any], live: dict[str, Any],
@@ -204,7 +204,7 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
     # listener over all the fields, the last change's answer the one shown.
     fields = [ui[n] for n in ("size", *FORM_FIELDS, *EVENT)]
     ui.on([c.change for c in fields], check, FORM_IN, CHECKED, "design_msg", api_name="check",
-          **{**live, "trigger_mode": "always_last"})
+          **live)
 
     def pick_orientation(v: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -274,8 +274,11 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
             return {"history_picks": picks, **h.diff_pair(v["variant"], picks[0], picks[1])}
         return {"history_picks": picks, "diff_title": f"Picked `{short}`: click a second row to compare."}
 
+    # Each click is its own row (a rerun of the last would repeat the first click's row): every click runs, one
+    # at a time, in order.
     ui.on(ui["history"].select, pick_history, ("history", "history_picks", "variant"),
-          ("history_picks", "diff_old", "diff_new", "diff_text", "diff_title"), "design_msg", **hidden)
+          ("history_picks", "diff_old", "diff_new", "diff_text", "diff_title"), "design_msg",
+          **{**hidden, **ROW_CLICKS})
 
 
 __all__ = ["FIELD_ERRORS", "layout", "wire"]

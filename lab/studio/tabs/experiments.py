@@ -95,7 +95,7 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], live: dict[str, A
             return {"err_weights": "", "plan_info": "⚠ Baseline, lift and traffic must be numbers."}
 
     ui.on([ui[n].change for n in PLAN_IN], plan_live, PLAN_IN, ("plan_info", "err_weights"),
-          **{**live, "trigger_mode": "always_last"})
+          **live)
     ui.on(demo.load, plan_live, PLAN_IN, ("plan_info", "err_weights"), api_name="power", **live)
 
     def create(v: dict[str, Any]) -> dict[str, Any]:

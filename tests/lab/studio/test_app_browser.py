@@ -38,7 +38,8 @@ def studio(tmp_path_factory):
     env.pop("MLFLOW_TRACKING_URI", None)
     cmd = [str(Path(sys.executable).parent / "highlight-lab"), "studio", "--port", str(port), "--dir", str(variants)]
     url = f"http://127.0.0.1:{port}/"
-    with serve(cmd, url, env, cwd=tmp, timeout=240):
+    LOG[:] = [tmp / "studio.log"]
+    with serve(cmd, url, env, cwd=tmp, timeout=240, log=LOG[0]):
         yield url, variants, experiments, tmp
 
 
@@ -66,6 +67,27 @@ def open_page(browser, url, hosts, width=1400, height=1000):
     page.goto(url)
     page.locator("#library-table").get_by_text("v1-fast-sprint", exact=True).first.wait_for(timeout=60_000)
     return page
+
+
+LOG: list[Path] = []  # the studio's output, shown when a wait runs out
+# What a failed wait reports: each element's text or value (the fields a journey waits on).
+SNAPSHOT = """() => Object.fromEntries([...document.querySelectorAll('[id]')]
+    .filter(e => /^(err-|variant-info|prompt|template|design-msg|save-info|render-info|library-|ship-|ingest-|decision)/
+                 .test(e.id))
+    .map(e => [e.id, (e.querySelector('textarea, input')?.value ?? e.innerText ?? '').slice(0, 200)]))"""
+
+
+def until(page, condition, timeout=None):
+    """Wait for ``condition`` (a JS expression) to hold: the final state, never a transient. If it never does,
+    say what the page shows instead and the studio's last lines of output."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(condition, timeout=timeout)
+    except PlaywrightTimeout:
+        shown = page.evaluate(SNAPSHOT)
+        tail = LOG[0].read_text(errors="replace")[-4000:] if LOG and LOG[0].exists() else ""
+        raise AssertionError(f"never true: {condition}\npage shows: {shown}\nstudio output:\n{tail}") from None
 
 
 def field(page, elem_id):
@@ -102,24 +124,25 @@ def test_designer_journey(studio, browser, hosts):
     page = open_page(browser, url, hosts)
     # Library: click v3's row to edit it.
     page.locator("#library-table").get_by_text("v3-rival-ghost", exact=True).first.click()
-    page.wait_for_function("document.querySelector('#variant-info')?.innerText.includes('v3-rival-ghost')")
+    until(page, "document.querySelector('#variant-info')?.innerText.includes('v3-rival-ghost')")
     # Live prompt as you type; a name in the template is refused beside the field.
     type_into(page, "template", "Night race in the {{challenge}}, a ghost fades, #{{new_rank}} glows gold")
-    page.wait_for_function("document.querySelector('#prompt textarea').value == "
+    until(page, "document.querySelector('#prompt textarea').value == "
                            "'Night race in the Weekly 5K, a ghost fades, #2 glows gold'")
     type_into(page, "template", "{{user}} glows gold")
-    page.wait_for_function("document.querySelector('#err-template')?.innerText.includes('personal data')")
+    until(page, "document.querySelector('#err-template')?.innerText.includes('personal data')")
     assert field(page, "prompt").input_value() == ""
     type_into(page, "template", "Night race in the {{challenge}}, a ghost fades, #{{new_rank}} glows gold")
-    page.wait_for_function("document.querySelector('#prompt textarea').value.endsWith('glows gold')")
-    # The error's final text (empty), never a transient: Gradio shows its timer in the element while it works.
-    page.wait_for_function("document.querySelector('#err-template').innerText.trim() === ''")
+    # The final state, both at once: the last keystroke's prompt and no error. The error is read from the message
+    # itself, not the whole block: Gradio keeps its (hidden) status tracker there, whose timer text innerText reads.
+    until(page, "document.querySelector('#prompt textarea').value.endsWith('glows gold') && "
+                "document.querySelector('#err-template [data-testid=markdown]').innerText.trim() === ''")
 
     # Compare v1, v2, v3 (the default slots) for a CJK name: each video plays, 2 s at level 4.
     tab(page, "Compare")
     pick(page, "cmp-level", "4")
     page.click("#compare-btn")
-    page.wait_for_function("[0,1,2].every(i => document.querySelector(`#cmp-video-${i} video`)?.readyState >= 3)",
+    until(page, "[0,1,2].every(i => document.querySelector(`#cmp-video-${i} video`)?.readyState >= 3)",
                            timeout=180_000)
     durations = page.evaluate("[0,1,2].map(i => document.querySelector(`#cmp-video-${i} video`).duration)")
     assert all(abs(d - 2.0) < 0.15 for d in durations), durations
@@ -139,7 +162,7 @@ def test_designer_journey(studio, browser, hosts):
     field(page, "author").fill("dana")
     field(page, "note").fill(note)
     page.click("#save")
-    page.wait_for_function("document.querySelector('#save-info')?.innerText.includes('Saved')")
+    until(page, "document.querySelector('#save-info')?.innerText.includes('Saved')")
     saved = VariantLibrary(variants).load("v3-rival-ghost")
     assert saved.prompt_template.startswith("Night race")
     assert saved.version in page.inner_text("#variant-info")
@@ -148,15 +171,15 @@ def test_designer_journey(studio, browser, hosts):
     # A second page saves in between: the first page's save is a conflict, resolved by keeping a copy.
     other = open_page(browser, url, hosts)
     other.locator("#library-table").get_by_text("v3-rival-ghost", exact=True).first.click()
-    other.wait_for_function("document.querySelector('#variant-info')?.innerText.includes('v3-rival-ghost')")
+    until(other, "document.querySelector('#variant-info')?.innerText.includes('v3-rival-ghost')")
     field(other, "cta-en").fill("Their CTA")
     other.click("#save")
-    other.wait_for_function("document.querySelector('#save-info')?.innerText.includes('Saved')")
+    until(other, "document.querySelector('#save-info')?.innerText.includes('Saved')")
     field(page, "cta-en").fill("My CTA")
     page.click("#save")
-    page.wait_for_function("document.querySelector('#save-info')?.innerText.includes('Nothing was written')")
+    until(page, "document.querySelector('#save-info')?.innerText.includes('Nothing was written')")
     page.click("#keep-copy")
-    page.wait_for_function("document.querySelector('#save-info')?.innerText.includes('saved as a new variant')")
+    until(page, "document.querySelector('#save-info')?.innerText.includes('saved as a new variant')")
     assert VariantLibrary(variants).load("v3-rival-ghost").cta["en"] == "Their CTA"
     assert VariantLibrary(variants).load("v3-rival-ghost-copy").cta["en"] == "My CTA"
     other.close()
@@ -183,32 +206,32 @@ def test_pm_journey(studio, browser, hosts, tmp_path):
     page = open_page(browser, url, hosts)
     # First launch: the seed experiment is a ready, analysed, SIMULATED demo.
     tab(page, "Experiments")
-    page.wait_for_function("document.querySelector('#exp-overview')?.innerText.includes('SIMULATED')")
+    until(page, "document.querySelector('#exp-overview')?.innerText.includes('SIMULATED')")
     tab(page, "Analysis")
-    page.wait_for_function("document.querySelector('#decision')?.innerText.includes('v3-rival-ghost')",
+    until(page, "document.querySelector('#decision')?.innerText.includes('v3-rival-ghost')",
                            timeout=60_000)
     # Ship the demo's winner first, so there is something to roll back to (a draft is not exported: start it).
     tab(page, "Experiments")
     page.click("#start")
-    page.wait_for_function("document.querySelector('#exp-overview')?.innerText.includes('running')")
+    until(page, "document.querySelector('#exp-overview')?.innerText.includes('running')")
     tab(page, "Ship")
     page.click("#export")
-    page.wait_for_function("document.querySelector('#ship-info')?.innerText.includes('Exported')", timeout=60_000)
+    until(page, "document.querySelector('#ship-info')?.innerText.includes('Exported')", timeout=60_000)
 
     tab(page, "Experiments")
     field(page, "new-key").fill("cta-srm-test")
     page.locator("#new-arms").get_by_label("v1-fast-sprint").check()
     page.locator("#new-arms").get_by_label("v2-slow-motion").check()
-    page.wait_for_function("document.querySelector('#plan-info')?.innerText.includes('per arm')")
+    until(page, "document.querySelector('#plan-info')?.innerText.includes('per arm')")
     assert "days" in page.inner_text("#plan-info")
     page.click("#create")
-    page.wait_for_function("document.querySelector('#create-info')?.innerText.includes('cta-srm-test')")
+    until(page, "document.querySelector('#create-info')?.innerText.includes('cta-srm-test')")
     page.click("#start")
-    page.wait_for_function("document.querySelector('#exp-overview')?.innerText.includes('running')")
+    until(page, "document.querySelector('#exp-overview')?.innerText.includes('running')")
     page.locator("#outcome-files input[type=file]").set_input_files([str(p) for p in counts_files(tmp_path / "d")])
     page.wait_for_timeout(500)
     page.click("#ingest")
-    page.wait_for_function("document.querySelector('#ingest-info')?.innerText.includes('Added 14 files')",
+    until(page, "document.querySelector('#ingest-info')?.innerText.includes('Added 14 files')",
                            timeout=120_000)
 
     tab(page, "Analysis")
@@ -227,12 +250,12 @@ def test_pm_journey(studio, browser, hosts, tmp_path):
     page.get_by_label("Arm (blank: the winner)").fill("v2-slow-motion")
     page.get_by_label("Reason (required to force)").fill("brand launch, SRM traced to a logging bug")
     page.click("#export")
-    page.wait_for_function("document.querySelector('#ship-info')?.innerText.includes('FORCED')", timeout=60_000)
+    until(page, "document.querySelector('#ship-info')?.innerText.includes('FORCED')", timeout=60_000)
     registry = page.inner_text("#registry")
     assert "v2-slow-motion" in registry and "production" in registry
     assert yaml.safe_load((experiments / "cta-srm-test.yaml").read_text())["status"] == "shipped"
     page.click("#rollback")
-    page.wait_for_function("document.querySelector('#ship-info')?.innerText.includes('Rolled back')")
+    until(page, "document.querySelector('#ship-info')?.innerText.includes('Rolled back')")
     assert "production is version 1 again" in page.inner_text("#ship-info")
     page.close()
 
@@ -246,14 +269,14 @@ def test_two_users_at_once(studio, browser, hosts):
     pick(fast, "level", "4")
     fast.get_by_label("motion").first.check()
     fast.click("#render")
-    fast.wait_for_function("document.querySelector('#render-info')?.innerText.includes('level 4')", timeout=120_000)
+    until(fast, "document.querySelector('#render-info')?.innerText.includes('level 4')", timeout=120_000)
     # The slow user starts a model render (tiny-wan on the CPU, full size: many seconds).
     slow.get_by_label("tiny-wan").first.check()
     slow.click("#render-gpu")
     slow.wait_for_timeout(1500)
     t0 = time.monotonic()
     fast.click("#render")
-    fast.wait_for_function("document.querySelector('#render-info')?.innerText.includes('reused')", timeout=120_000)
+    until(fast, "document.querySelector('#render-info')?.innerText.includes('reused')", timeout=120_000)
     elapsed = time.monotonic() - t0
     still_rendering = not slow.evaluate("document.querySelector('#render-info')?.innerText.includes('tiny-wan')")
     # Not queued behind the model render: served while it still runs (an order, not a time: load varies).
@@ -273,19 +296,19 @@ def test_two_pages_a_clone_opens_on_a_new_page_and_errors_are_text(studio, brows
     first.on("request", lambda req: fetched.append(urlparse(req.url).path))
     field(first, "clone-id").fill("<img src=x>")
     first.click("#clone")
-    first.wait_for_function("document.querySelector('#library-msg')?.innerText.includes('<img src=x>')")
+    until(first, "document.querySelector('#library-msg')?.innerText.includes('<img src=x>')")
     assert "/x" not in fetched and first.locator("#library-msg img").count() == 0
     assert first.locator("#library-table").get_by_text("v1-fast-sprint", exact=True).count() >= 1
     field(first, "clone-id").fill("v4-neon-burst")
     first.click("#clone")
-    first.wait_for_function("document.querySelector('#library-info')?.innerText.includes('v4-neon-burst')")
+    until(first, "document.querySelector('#library-info')?.innerText.includes('v4-neon-burst')")
     second = open_page(browser, url, hosts)
     second.locator("#library-table").get_by_text("v4-neon-burst", exact=True).first.click()
-    second.wait_for_function("document.querySelector('#variant-info')?.innerText.includes('v4-neon-burst')")
+    until(second, "document.querySelector('#variant-info')?.innerText.includes('v4-neon-burst')")
     # Pasting into the template runs the check (finding 4): a name is refused beside the field.
     box = field(second, "template")
     box.fill("{{user}} glows")
-    second.wait_for_function("document.querySelector('#err-template')?.innerText.includes('personal data')")
+    until(second, "document.querySelector('#err-template')?.innerText.includes('personal data')")
     assert field(second, "prompt").input_value() == ""
     first.close()
     second.close()
@@ -306,10 +329,10 @@ def test_a_waiting_model_render_shows_its_place_in_the_queue_and_cancel_frees_th
     second.click("#render-gpu")
     second.locator("text=/queue: 1\\/\\d+/").first.wait_for(timeout=60_000)
     first.click("#cancel-render")
-    first.wait_for_function("document.querySelector('#design-msg')?.innerText.includes('Render cancelled')")
+    until(first, "document.querySelector('#design-msg')?.innerText.includes('Render cancelled')")
     # The slot is free: the waiting render starts (its steps show), and it can be cancelled in turn.
     second.locator("text=/denoising step \\d+\\/\\d+|frame \\d+\\/\\d+/").first.wait_for(timeout=180_000)
     second.click("#cancel-render")
-    second.wait_for_function("document.querySelector('#design-msg')?.innerText.includes('Render cancelled')")
+    until(second, "document.querySelector('#design-msg')?.innerText.includes('Render cancelled')")
     first.close()
     second.close()
