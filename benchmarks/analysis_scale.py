@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +66,14 @@ print(json.dumps({"seconds": t2 - t1, "cpu": cpu() - c1, "import": t1 - t0, "use
 """
 
 
+def ids(uid: np.ndarray) -> pa.Array:
+    """``u`` and the number, as text: DuckDB formats integers ten times faster than Arrow's cast."""
+    import duckdb
+
+    numbers = pa.table({"uid": uid})  # noqa: F841 - read by name in the query
+    return duckdb.sql("SELECT 'u' || CAST(uid AS VARCHAR) FROM numbers").to_arrow_table().column(0).combine_chunks()
+
+
 def generate(path: Path, rows: int, seed: int = 0) -> None:
     """Impressions of the seed's three arms over 14 days, ~4 impressions per user, written in chunks."""
     rng = np.random.default_rng(seed)
@@ -73,7 +82,7 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
     start = np.datetime64("2026-11-01T00:00:00", "s")
     schema = pa.schema([("user_id", pa.string()), ("variant", pa.string()), ("timestamp", pa.timestamp("s")),
                         ("clicked", pa.int8())])
-    names = np.array(["v1", "v2", "v3"])
+    names = pa.array(["v1", "v2", "v3"])
     with pq.ParquetWriter(path, schema) as writer:
         for lo in range(0, rows, 2_000_000):
             n = min(2_000_000, rows - lo)
@@ -82,8 +91,8 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
             clicked = (rng.random(n) < ctr[arm]).astype(np.int8)
             ts = start + rng.integers(0, 14 * 86400, size=n).astype("timedelta64[s]")
             table = pa.table({
-                "user_id": pa.array(np.char.add("u", uid.astype(str))),
-                "variant": pa.array(names[arm]).dictionary_encode().cast(pa.string()),
+                "user_id": ids(uid),
+                "variant": pc.take(names, pa.array(arm)),
                 "timestamp": pa.array(ts),
                 "clicked": pa.array(clicked),
             }, schema=schema)
