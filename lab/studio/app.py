@@ -79,9 +79,10 @@ def wire(ui: Ui, h: Handlers, demo: gr.Blocks) -> None:
     cpu = {"concurrency_id": "cpu", "concurrency_limit": 4}
     gpu = {"concurrency_id": "gpu", "concurrency_limit": 1}
     # Live checks answer a keystroke directly, not through the queue: queued, the designer journey took 46 s
-    # instead of 24 (each check waits its turn). Gradio keeps the last trigger ("always_last") only for queued
-    # events, so unqueued answers can in principle arrive out of order; each answer carries the whole form's state.
-    live = {"queue": False, "show_progress": "hidden", "api_visibility": "undocumented", "trigger_mode": "always_last"}
+    # instead of 24 (each check waits its turn). Gradio keeps the last trigger ("always_last", the wiring's
+    # default for a value change) only for queued events, so unqueued answers can in principle arrive out of
+    # order; each answer carries the whole form's state.
+    live = {"queue": False, "show_progress": "hidden", "api_visibility": "undocumented"}
     hidden = {"api_visibility": "undocumented"}
     # The pickers as they are on disk now: a variant cloned or an experiment created after launch is offered.
     ui.on(demo.load, lambda v: pickers(h, v), PICKERS, PICKERS, api_name="choices", **live)

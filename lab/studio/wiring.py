@@ -19,9 +19,12 @@ import gradio as gr
 from lab.errors import LabError
 from lab.studio.common import CANCELS, RenderCancelled, designer_message, text
 
-# A table click carries its row: each click runs, one at a time, in the order made. (Gradio's "always_last" reruns
-# the first click's row after the pending one, and "once" drops a click made while one runs.)
-ROW_CLICKS = {"trigger_mode": "multiple", "concurrency_limit": 1}
+# How a queued event treats a trigger that fires while it runs, by what triggers it (unless an event says).
+# A value change keeps its last trigger, run after the pending one ("once", Gradio's default for several
+# triggers, drops it). A table click carries its row: each click runs, one at a time, in the order made
+# ("always_last" reruns the first click's row after the pending one).
+TRIGGER_DEFAULTS = {"select": {"trigger_mode": "multiple", "concurrency_limit": 1},
+                    "change": {"trigger_mode": "always_last"}, "input": {"trigger_mode": "always_last"}}
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,9 @@ class Ui:
             wrapper = run
         wrapper.__name__ = getattr(fn, "__name__", "handler")
         triggers = triggers if isinstance(triggers, list) else [triggers]
+        kinds = {getattr(t, "event_name", None) for t in triggers}
+        kind = next((k for k in TRIGGER_DEFAULTS if k in kinds), None)
+        options = {**TRIGGER_DEFAULTS.get(kind, {}), **options}
         return gr.on(triggers, wrapper, inputs={self.named[n] for n in names},
                      outputs={self.named[n] for n in outs} or None, **options)
 

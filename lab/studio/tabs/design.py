@@ -13,7 +13,7 @@ from lab.studio import forms
 from lab.studio.common import CANCELS, LEVEL_CHOICES, LOCALES, STYLE_CHOICES, Choice, RankNumber, RenderSteps
 from lab.studio.handlers import CHECKED, EVENT, FIELD_ERRORS, LOADED, RENDERED, SAVED
 from lab.studio.tabs import PICKERS, pickers
-from lab.studio.wiring import ROW_CLICKS, Choices, Ui, Visible
+from lab.studio.wiring import Choices, Ui, Visible
 
 FORM_FIELDS = tuple(n for n in forms.FORM if n not in ("width", "height"))  # the size picker holds both
 MOTION_FIELDS = tuple(f"motion_{key}" for key in MOTION_KNOBS)
@@ -274,11 +274,8 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], gpu: dict[str, An
             return {"history_picks": picks, **h.diff_pair(v["variant"], picks[0], picks[1])}
         return {"history_picks": picks, "diff_title": f"Picked `{short}`: click a second row to compare."}
 
-    # Each click is its own row (a rerun of the last would repeat the first click's row): every click runs, one
-    # at a time, in order.
     ui.on(ui["history"].select, pick_history, ("history", "history_picks", "variant"),
-          ("history_picks", "diff_old", "diff_new", "diff_text", "diff_title"), "design_msg",
-          **{**hidden, **ROW_CLICKS})
+          ("history_picks", "diff_old", "diff_new", "diff_text", "diff_title"), "design_msg", **hidden)
 
 
 __all__ = ["FIELD_ERRORS", "layout", "wire"]

@@ -8,7 +8,7 @@ import gradio as gr
 
 from lab.studio.common import Choice
 from lab.studio.tabs import PICKERS, pickers
-from lab.studio.wiring import ROW_CLICKS, Ui
+from lab.studio.wiring import Ui
 
 
 def layout(ui: Ui, variant_ids: list[str]) -> None:
@@ -47,4 +47,4 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], hidden: dict[str,
         vid = data.iloc[row, 0] if hasattr(data, "iloc") else data[row][0]
         return {"variant": vid, "tabs": gr.Tabs(selected="design")}
 
-    ui.on(ui["library_table"].select, pick_row, ("library_table",), ("variant", "tabs"), **{**hidden, **ROW_CLICKS})
+    ui.on(ui["library_table"].select, pick_row, ("library_table",), ("variant", "tabs"), **hidden)

@@ -39,7 +39,7 @@ def wire(ui: Ui, h: Any, demo: gr.Blocks, cpu: dict[str, Any], hidden: dict[str,
         return {**out, "ship_exp": label(key), "ship_info": info}
 
     ui.on([demo.load, ui["exp_key"].change], registry, ("exp_key",), (*SHIPPED, "ship_exp"), "ship_msg",
-          api_name="registry", **{**hidden, "trigger_mode": "always_last"})
+          api_name="registry", **hidden)
 
     def export(v: dict[str, Any]) -> dict[str, Any]:
         out = h.export(v["exp_key"], arm=v["export_arm"], force=v["force"], reason=v["reason"])
