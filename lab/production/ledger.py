@@ -3,8 +3,8 @@
 Exactly once per event id, across processes and across crashes. One event goes through these stages:
 
 1. **claimed**: on one machine an exclusive ``flock`` on ``claims/<hash>.lock`` (the kernel drops it when its
-   holder dies); with a Redis broker a ``SET NX`` key with an expiry (``RedisLedger``), so workers with
-   separate local folders share it;
+   holder dies); with a Redis broker a ``SET NX`` key with an expiry that its holder renews while it works
+   (``RedisLedger``), so workers with separate local folders share it;
 2. rendered and stored (the output store; names are the event hash);
 3. **pending**: the impression record, written before the log line (``claims/<hash>.pending.json``, or a
    Redis key), naming the ledger that writes it;
@@ -41,6 +41,16 @@ from lab.storage import file_lock
 def event_hash(event_id: str) -> str:
     """The name an event's files and markers go by (24 hex digits of SHA-256): never a user's name."""
     return hashlib.sha256(event_id.encode("utf-8")).hexdigest()[:24]
+
+
+class ClaimLost(Exception):
+    """The claim on an event was no longer this holder's when it came to record it (a Redis lease that expired:
+    ``RedisLedger``). Nothing was recorded; the event is tried again, and whoever holds it records it once."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the claim on event {key} expired before its impression was recorded; nothing was "
+                         "recorded and the event is tried again")
+        self.key = key
 
 
 def now_iso() -> str:

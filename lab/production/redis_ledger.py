@@ -2,9 +2,14 @@
 folder: a claim is ``SET NX`` with an expiry (released only by its holder's token), done, pending and dead
 markers are Redis keys. The impression and dead-letter logs stay in each worker's own folder.
 
-A claim expires after the visibility timeout (``HIGHLIGHT_LAB_VISIBILITY_TIMEOUT``), so a machine that dies
-mid-render never blocks its event for good; a worker restarted on the same folder frees its own dead
-processes' claims at once (``repair``).
+A claim is a lease: it expires after the visibility timeout (``HIGHLIGHT_LAB_VISIBILITY_TIMEOUT``), so a
+machine that dies mid-render never blocks its event for good, and its holder renews it every third of that
+while it works (``_Lease``), so a render that outlasts the timeout (a loaded machine, a long model render) keeps
+its event: the message Redis re-delivers meanwhile finds the claim held. The pending record, the first write
+of ``record``, is set only while the claim still holds the holder's token (one Lua call): a holder that lost
+its lease (Redis out of reach for longer than the timeout, a stalled process) records nothing and the event
+is tried again (``ClaimLost``). A worker restarted on the same folder frees its own dead processes' claims at
+once (``repair``).
 """
 
 from __future__ import annotations
@@ -12,15 +17,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lab.production.ledger import Ledger
+from lab.production.ledger import ClaimLost, Ledger
 
 PREFIX = "highlight_lab:"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+_RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
+          "else return 0 end")
+# KEYS: the claim, the key to set; ARGV: the holder's token, the value.
+_SET_IF_HELD = ("if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[2], ARGV[2]) return 1 "
+                "else return 0 end")
 
 
 class RedisLedger(Ledger):
@@ -30,6 +41,7 @@ class RedisLedger(Ledger):
         super().__init__(root)
         self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
         self.claim_ttl_s = max(1, int(claim_ttl_s))
+        self._tokens: dict[str, str] = {}  # the claims this process holds now: event key -> its token
 
     @staticmethod
     def _k(kind: str, key: str) -> str:
@@ -42,9 +54,13 @@ class RedisLedger(Ledger):
         if not self.client.set(name, token, nx=True, ex=self.claim_ttl_s):
             yield False
             return
+        lease = _Lease(self.client, name, token, self.claim_ttl_s)
+        self._tokens[key] = token
         try:
             yield True
         finally:
+            lease.stop()
+            self._tokens.pop(key, None)
             self.client.eval(_RELEASE, 1, name, token)
 
     def done(self, key: str) -> dict[str, Any] | None:
@@ -59,7 +75,12 @@ class RedisLedger(Ledger):
         return None if raw is None else json.loads(raw)
 
     def _set_pending(self, key: str, record: dict[str, Any]) -> None:
-        self.client.set(self._k("pending", key), json.dumps(record, ensure_ascii=False))
+        """The commit point: set only while this process's claim on ``key`` still holds its token."""
+        token = self._tokens.get(key)
+        value = json.dumps(record, ensure_ascii=False)
+        if token is None or not self.client.eval(_SET_IF_HELD, 2, self._k("claim", key), self._k("pending", key),
+                                                 token, value):
+            raise ClaimLost(key)
 
     def _clear_pending(self, key: str) -> None:
         self.client.delete(self._k("pending", key))
@@ -94,6 +115,32 @@ class RedisLedger(Ledger):
             if owner == self.ledger_id and pid.isdigit() and not _alive(int(pid)):
                 self.client.eval(_RELEASE, 1, name, token)
         return fixed
+
+
+class _Lease:
+    """Renews a held claim's expiry every third of it until ``stop``; a holder that dies stops renewing, so its
+    claim expires. A renewal that finds another token (the claim expired and was taken) stops: the fenced
+    ``_set_pending`` then refuses to record. Redis out of reach is tried again at the next tick."""
+
+    def __init__(self, client: Any, name: str, token: str, ttl_s: int) -> None:
+        self.client, self.name, self.token, self.ttl_ms = client, name, token, ttl_s * 1000
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ttl_s / 3,), name="claim-lease", daemon=True)
+        self._thread.start()
+
+    def _run(self, every_s: float) -> None:
+        import redis
+
+        while not self._stop.wait(every_s):
+            try:
+                if not self.client.eval(_RENEW, 1, self.name, self.token, self.ttl_ms):
+                    return
+            except redis.RedisError:
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _alive(pid: int) -> bool:
