@@ -69,13 +69,31 @@ def library(tmp_path: Path) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def empty_mlflow_store(tmp_path_factory) -> Path:
+    """An embedded MLflow store as MLflow makes it on first use (its tables, the Default experiment), made once.
+
+    ``lab_env`` starts each lab with a copy, so that each test does not pay MLflow's 1.5-2.5 s of table creation;
+    the file is what the lab's first use makes (same URI form, same default artifact root), and the tests that
+    start a lab without ``lab_env`` (the studio's first launch, the CLI on a new folder) still make their own.
+    """
+    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    path = tmp_path_factory.mktemp("empty-mlflow") / "mlflow.db"
+    SqlAlchemyStore(f"sqlite:///{path}", DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH).engine.dispose()
+    return path
+
+
 @pytest.fixture
-def lab_env(tmp_path, monkeypatch):
+def lab_env(tmp_path, monkeypatch, empty_mlflow_store):
     """A private lab: its own data folder (MLflow store, outcomes) and a copy of the experiments."""
     from lab.experiments.spec import ExperimentLibrary
     from lab.library.versions import VariantLibrary
 
     home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(empty_mlflow_store, home / "mlflow.db")
     monkeypatch.setenv("HIGHLIGHT_LAB_HOME", str(home))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)

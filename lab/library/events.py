@@ -256,6 +256,12 @@ def check_user_id(value: Any, where: str = "user_id") -> str:
 
 
 def _check_printable(value: str, where: str) -> None:
+    if value.isascii() and value.isprintable():  # no control, bidi or unassigned character: the common case, at C speed
+        return
+    _scan_printable(value, where)
+
+
+def _scan_printable(value: str, where: str) -> None:
     for i, ch in enumerate(value):
         if ch in BIDI_CONTROLS:
             raise EventError(
@@ -287,6 +293,14 @@ def _check_visible(value: str, where: str) -> None:
     ZWJ and ZWNJ are kept between two visible characters (emoji sequences, Persian, Indic scripts), a
     variation selector right after a visible character, and tags only inside an emoji flag sequence.
     """
+    # Printable ASCII holds no invisible, format or combining character, and one that is not a space is visible:
+    # the answer of the scan without a Python step per character (every id assigned, every event parsed).
+    if value.isascii() and value.isprintable() and not value.isspace():
+        return
+    _scan_visible(value, where)
+
+
+def _scan_visible(value: str, where: str) -> None:
     i = 0
     while i < len(value):
         ch = value[i]

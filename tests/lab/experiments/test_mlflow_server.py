@@ -24,6 +24,7 @@ def mlflow_server(tmp_path):
 def test_track_ingest_and_export_through_a_real_server(lab_env, mlflow_server, tmp_path, monkeypatch):
     url, server_dir = mlflow_server
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    (tmp_path / "home" / "mlflow.db").unlink()  # lab_env's empty embedded store: none must be made below
     exp = lab_env.load(KEY)
     track(lab_env, exp, previews=False)
     counts = tmp_path / "counts.csv"

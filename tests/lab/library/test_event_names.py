@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lab.errors import EventError
 from lab.library.events import parse_event
@@ -126,3 +128,28 @@ def test_real_language_tags_are_accepted(locale):
                                     "en-Latn-Latn", "EN-us"])
 def test_tags_without_the_shape_of_a_language_tag_are_refused(locale):
     assert error(with_(locale=locale)).startswith("event.locale: must be a language tag such as 'en' or 'zh-CN'")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), min_size=1, max_size=40))  # callers refuse ""
+@settings(max_examples=400, deadline=None)
+def test_the_ascii_shortcut_gives_the_full_scans_answer(value):
+    """Printable ASCII skips the per-character scans; for every ASCII string both ways must agree."""
+    from lab.library import events
+
+    def outcome(check, scan):
+        try:
+            check(value, "user")
+        except EventError as exc:
+            quick = str(exc)
+        else:
+            quick = None
+        try:
+            scan(value, "user")
+        except EventError as exc:
+            return quick, str(exc)
+        return quick, None
+
+    for check, scan in ((events._check_printable, events._scan_printable),
+                        (events._check_visible, events._scan_visible)):
+        quick, full = outcome(check, scan)
+        assert quick == full, (value, check.__name__)
