@@ -165,15 +165,24 @@ def mlflow_server(store: Path):
     return url, serve(cmd, f"{url}/health", env)
 
 
+class _Calls(list):
+    """The API requests a half-alive server received (paths), and when each came (``time.monotonic``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+
 @contextlib.contextmanager
 def half_alive_server():
     """A real HTTP server on 127.0.0.1 that answers ``/health`` and holds every other request open without a
     reply (an MLflow whose database hangs): yields (url, the API requests it received)."""
     import http.server
     import threading
+    import time
 
     release = threading.Event()
-    api_calls: list[str] = []
+    api_calls = _Calls()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -183,6 +192,7 @@ def half_alive_server():
                 self.end_headers()
                 self.wfile.write(b"OK")
                 return
+            api_calls.times.append(time.monotonic())
             api_calls.append(self.path)
             release.wait(600)  # never answers while the test runs
 
