@@ -48,6 +48,19 @@ def lab_home(tmp_path_factory) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def environment_restored():
+    """What a test, or a library it calls, leaves in ``os.environ`` is undone after it, so no later test, nor a
+    process one starts, inherits it. ``mlflow.set_registry_uri`` exports ``MLFLOW_REGISTRY_URI`` and
+    ``monkeypatch.delenv`` of an unset variable undoes nothing: a studio a later test started took an earlier
+    test's MLflow server, since stopped, as its registry (the order of files on two pytest-xdist workers)."""
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        os.environ.clear()
+        os.environ.update(before)
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a network connection fails the test."""

@@ -36,6 +36,7 @@ def studio(tmp_path_factory):
            # A model render on this 2-core CPU takes one core, as a GPU render takes the GPU, not the server's CPU.
            "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("MLFLOW_REGISTRY_URI", None)
     cmd = [str(Path(sys.executable).parent / "highlight-lab"), "studio", "--port", str(port), "--dir", str(variants)]
     url = f"http://127.0.0.1:{port}/"
     LOG[:] = [tmp / "studio.log"]
