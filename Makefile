@@ -15,6 +15,12 @@ TORCH := $(shell grep -m1 '^torch==' $(LOCK))
 # own server on a free port), strace for the test that counts how often an ingest opens a file.
 APT_PACKAGES ?= fonts-noto-cjk fonts-dejavu-core fonts-symbola chromium redis-server postgresql strace
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist), a whole test file to each, so a file's module fixtures
+# (a studio server, a browser, rendered clips) are made once. Much of the suite waits on servers and subprocesses,
+# so a second process uses the second core; TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 .PHONY: setup system-deps studio test upgrade clean
 
 setup: system-deps $(STAMP)
@@ -43,7 +49,7 @@ studio: setup
 
 test: setup
 	$(VENV)/bin/ruff check lab analysis tests benchmarks docs
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=25
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_PARALLEL) --durations=25
 
 # Newest releases that pyproject.toml allows, in a scratch environment; the lock is replaced only if the whole
 # suite passes there. Then `make test` reinstalls .venv from the new lock.
@@ -53,7 +59,7 @@ upgrade: system-deps
 	$(UPGRADE_VENV)/bin/pip install -q --upgrade pip torch
 	$(UPGRADE_VENV)/bin/pip install -q --upgrade -e '.[gpu,dev,scale]'
 	$(UPGRADE_VENV)/bin/ruff check lab analysis tests benchmarks docs
-	HF_HUB_OFFLINE=1 $(UPGRADE_VENV)/bin/python -m pytest -q --durations=25
+	HF_HUB_OFFLINE=1 $(UPGRADE_VENV)/bin/python -m pytest -q $(PYTEST_PARALLEL) --durations=25
 	{ head -n 2 $(LOCK); $(UPGRADE_VENV)/bin/pip freeze --exclude-editable | sed -E 's/^(torch==[^+]*)\+.*/\1/'; } > $(LOCK).new
 	mv $(LOCK).new $(LOCK)
 	rm -rf $(UPGRADE_VENV)
