@@ -54,12 +54,14 @@ class RedisLedger(Ledger):
         if not self.client.set(name, token, nx=True, ex=self.claim_ttl_s):
             yield False
             return
-        lease = _Lease(self.client, name, token, self.claim_ttl_s)
-        self._tokens[key] = token
+        lease = None
         try:
+            lease = _Lease(self.client, name, token, self.claim_ttl_s)
+            self._tokens[key] = token
             yield True
         finally:
-            lease.stop()
+            if lease is not None:
+                lease.stop()
             self._tokens.pop(key, None)
             self.client.eval(_RELEASE, 1, name, token)
 
