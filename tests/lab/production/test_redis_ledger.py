@@ -8,7 +8,7 @@ import time
 import pytest
 
 from lab.production.ledger import ClaimLost, read_jsonl
-from lab.production.redis_ledger import PREFIX, RedisLedger
+from lab.production.redis_ledger import RedisLedger
 from lab.production.task import BUSY, DUPLICATE, RENDERED, EventTask, RetryLater
 
 pytest.importorskip("redis")
@@ -34,12 +34,12 @@ def test_a_claim_is_kept_while_its_holder_works_past_its_expiry(redis_url, tmp_p
     assert [i["key"] for i in read_jsonl(holder.impressions_path)] == ["k"] and holder.done("k") is not None
     with other.claim("k") as got:
         assert got  # released when the holder ended
-    assert holder.client.exists(f"{PREFIX}claim:k") == 0
+    assert holder.client.exists(RedisLedger._k("claim", "k")) == 0
 
 
 def test_a_holder_that_lost_its_claim_records_nothing(redis_url, tmp_path):
     holder = RedisLedger(tmp_path / "a", redis_url, claim_ttl_s=TTL_S)
-    name = f"{PREFIX}claim:k"
+    name = RedisLedger._k("claim", "k")
     with holder.claim("k") as held:
         assert held
         # The lease ran out while this holder stalled (Redis out of reach, a stopped process) and another took it.
@@ -47,7 +47,7 @@ def test_a_holder_that_lost_its_claim_records_nothing(redis_url, tmp_path):
         with pytest.raises(ClaimLost, match="the claim on event k expired before its impression was recorded"):
             holder.record("k", impression("k"))
     assert read_jsonl(holder.impressions_path) == []
-    assert holder.done("k") is None and holder.client.exists(f"{PREFIX}pending:k") == 0
+    assert holder.done("k") is None and holder.client.exists(RedisLedger._k("pending", "k")) == 0
     assert holder.client.get(name) == b"another-ledger:1:token"  # its release left the other's claim alone
     with holder.claim("k") as held:
         assert held is False
@@ -63,7 +63,7 @@ def test_an_event_whose_claim_was_lost_mid_render_is_retried_and_recorded_once(s
         out = real_put(src, name)
         puts.append(name)
         if len(puts) == 2:
-            for claim in task.ledger.client.scan_iter(match=f"{PREFIX}claim:*"):
+            for claim in task.ledger.client.scan_iter(match=RedisLedger._k("claim", "*")):
                 task.ledger.client.set(claim, "another-ledger:1:token")
         return out
 
@@ -73,7 +73,7 @@ def test_an_event_whose_claim_was_lost_mid_render_is_retried_and_recorded_once(s
     assert lost.value.fault == "ledger" and "expired before its impression was recorded" in str(lost.value)
     assert read_jsonl(task.ledger.impressions_path) == []
     assert task.handle(line, "t:2").status == BUSY  # the other holder has it now: this delivery leaves it be
-    for claim in task.ledger.client.scan_iter(match=f"{PREFIX}claim:*"):
+    for claim in task.ledger.client.scan_iter(match=RedisLedger._k("claim", "*")):
         task.ledger.client.delete(claim)  # the other holder died before recording: its lease ran out
     assert task.handle(line, "t:3").status == RENDERED
     assert task.handle(line, "t:4").status == DUPLICATE
